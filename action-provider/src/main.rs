@@ -1,0 +1,5 @@
+//! `sae`: SAE's server and command-line tools.
+
+fn main() {
+    std::process::exit(0);
+}

@@ -1,0 +1,4 @@
+//! SAE web administration.
+//!
+//! Empty until the admin-gui issue lands; `sae serve` mounts nothing at `/admin` yet.
+#![forbid(unsafe_code)]

@@ -1,0 +1,4 @@
+//! SAE delivery: sends SMS through brokers and e-mail through SMTP.
+//!
+//! Empty until the delivery issues land; nothing here claims to send anything yet.
+#![forbid(unsafe_code)]
