@@ -353,8 +353,7 @@ mod tests {
         ]
     }
 
-    /// Vectors computed independently with Python 3.11 (`/tmp/policy_vectors.py` in the
-    /// commit message's words):
+    /// Vectors computed independently with Python 3.11 (not with this crate's code):
     /// * argon2: `argon2-cffi` 25.1 `argon2.low_level.hash_secret(password, salt,
     ///   time_cost, memory_cost, parallelism, hash_len=32, type)`;
     /// * pbkdf2: `hashlib.pbkdf2_hmac(alg, password, salt, rounds, len)`, salt and output
