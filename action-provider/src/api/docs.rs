@@ -1,0 +1,100 @@
+//! `/openapi.json` (OpenAPI 3, generated from the handlers' annotations), the offline docs
+//! page at `/docs`, and `/metrics`.
+
+use std::sync::OnceLock;
+
+use actix_web::{HttpResponse, web};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::app::AppState;
+
+/// The OpenAPI document of every route.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "SAE — strong authentication engine",
+        description = "JSON API of SAE. Authenticate with the `Api-Key` header (scopes `otp` and `admin`). \
+Errors are `application/problem+json` (RFC 9457) with a stable `code` and, for input errors, the offending `field`.",
+        version = "1"
+    ),
+    paths(health),
+    components(schemas(super::error::Problem)),
+    modifiers(&SecuritySchemes),
+    security(("api_key" = [])),
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("Api-Key"))),
+        );
+    }
+}
+
+fn document() -> &'static str {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| {
+        ApiDoc::openapi()
+            .to_json()
+            .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    })
+}
+
+async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(document())
+}
+
+async fn docs_page() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'"))
+        .body(include_str!("../../assets/docs.html"))
+}
+
+/// Health of the node and its database.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    security(()),
+    responses(
+        (status = 200, description = "The node and its database answer", body = serde_json::Value),
+        (status = 503, description = "The database does not answer", body = serde_json::Value)
+    )
+)]
+pub async fn health(state: web::Data<AppState>) -> HttpResponse {
+    let pool = state.pool.clone();
+    let ok = web::block(move || pool.get().map(|_| ()))
+        .await
+        .map(|r| r.is_ok())
+        .unwrap_or(false);
+    if ok {
+        HttpResponse::Ok()
+            .json(serde_json::json!({"status": "ok", "backend": state.pool.backend()}))
+    } else {
+        HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({"status": "database unavailable"}))
+    }
+}
+
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render())
+}
+
+/// Registers `/healthz`, `/openapi.json`, `/docs` and `/metrics`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health))
+        .route("/openapi.json", web::get().to(openapi_json))
+        .route("/docs", web::get().to(docs_page))
+        .route("/metrics", web::get().to(metrics));
+}

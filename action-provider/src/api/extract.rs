@@ -1,0 +1,166 @@
+//! Request extractors: JSON bodies with field-named errors, and API-key authentication.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::StreamExt as _;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use crate::app::AppState;
+use crate::store::apikeys::{self, ApiKey, Scope};
+
+/// A JSON body: capped in size, and a bad field is named in the 400 answer (`field` is the
+/// JSON path, e.g. `rules[2].hash`).
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.config.body_limit)
+            .unwrap_or(64 * 1024);
+        let json_type = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|ct| {
+                let ct = ct
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                ct == "application/json" || ct.ends_with("+json")
+            });
+        let declared_len = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if json_type == Some(false) {
+                return Err(ApiError::BadRequest {
+                    code: "unsupported_media_type",
+                    field: None,
+                    detail: "the body must be JSON (Content-Type: application/json)".into(),
+                });
+            }
+            if declared_len.is_some_and(|n| n > limit) {
+                return Err(ApiError::PayloadTooLarge { limit });
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|_| ApiError::BadRequest {
+                    code: "malformed_body",
+                    field: None,
+                    detail: "the request body could not be read".into(),
+                })?;
+                if body.len() + chunk.len() > limit {
+                    return Err(ApiError::PayloadTooLarge { limit });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json(&body).map(Json)
+        })
+    }
+}
+
+/// Parses a JSON document, naming the offending field on error.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let syntax = inner.is_syntax() || inner.is_eof();
+        let field = (!syntax && path != ".").then_some(path);
+        ApiError::BadRequest {
+            code: if syntax {
+                "malformed_json"
+            } else {
+                "invalid_field"
+            },
+            field,
+            detail: strip_position(&inner.to_string()),
+        }
+    })?;
+    de.end().map_err(|e| ApiError::BadRequest {
+        code: "malformed_json",
+        field: None,
+        detail: strip_position(&e.to_string()),
+    })?;
+    Ok(value)
+}
+
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_owned(),
+        None => msg.to_owned(),
+    }
+}
+
+/// A caller authenticated by its `Api-Key` header.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The key's stored row.
+    pub key: ApiKey,
+}
+
+impl Caller {
+    /// Who to name in the audit log.
+    pub fn actor(&self) -> String {
+        format!("apikey:{}", self.key.name)
+    }
+
+    /// Requires the `admin` scope.
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if Scope::parse(&self.key.scope) == Some(Scope::Admin) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden {
+                detail: "this operation needs an API key with scope admin".into(),
+                field: None,
+            })
+        }
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let presented = req
+            .headers()
+            .get("api-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal("app state missing"))?;
+            let presented = presented.ok_or(ApiError::Unauthenticated)?;
+            let digest = apikeys::digest(&presented);
+            if let Some(key) = state.key_cache.get(&digest) {
+                return Ok(Caller { key });
+            }
+            let pool = state.pool.clone();
+            let lookup = digest.clone();
+            let found = web::block(move || -> Result<_, crate::store::StoreError> {
+                let mut conn = pool.get()?;
+                apikeys::find_live(&mut conn, &lookup)
+            })
+            .await
+            .map_err(ApiError::internal)??;
+            let key = found.ok_or(ApiError::Unauthenticated)?;
+            state.key_cache.put(digest, key.clone());
+            Ok(Caller { key })
+        })
+    }
+}

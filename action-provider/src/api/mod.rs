@@ -1,0 +1,16 @@
+//! The JSON API under `/v1`.
+
+pub mod config;
+pub mod docs;
+pub mod error;
+pub mod extract;
+pub mod types;
+pub mod users;
+
+use actix_web::web;
+
+/// Registers the `/v1` routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    users::routes(cfg);
+    config::routes(cfg);
+}

@@ -1,0 +1,138 @@
+//! The server: shared state, routes and start-up.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+
+use crate::api;
+use crate::config::Config;
+use crate::crypto::Keyring;
+use crate::store::DbPool;
+use crate::store::apikeys::ApiKey;
+
+/// How long a node trusts a cached API key lookup; a revocation reaches every node within it.
+const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// State shared by every request handler.
+pub struct AppState {
+    /// Database pool.
+    pub pool: DbPool,
+    /// Master keyring (reloaded on SIGHUP and periodically).
+    pub keyring: Arc<RwLock<Keyring>>,
+    /// Resolved configuration.
+    pub config: Config,
+    /// Recently seen API keys, by digest.
+    pub key_cache: KeyCache,
+    /// Prometheus counters.
+    pub metrics: crate::metrics::Metrics,
+    /// Parsed configuration documents.
+    pub policies: crate::policies::PolicyCache,
+    /// Wakes the outbox worker when a job is queued on this node.
+    pub outbox_notify: tokio::sync::Notify,
+    /// Bounds concurrent password hashing (argon2 uses ~19 MiB and a core per hash).
+    pub hash_slots: tokio::sync::Semaphore,
+}
+
+impl AppState {
+    /// Builds the state for a pool, keyring and configuration.
+    pub fn new(pool: DbPool, keyring: Keyring, config: Config) -> Self {
+        let cores = std::thread::available_parallelism()
+            .map(std::num::NonZeroUsize::get)
+            .unwrap_or(2);
+        Self {
+            pool,
+            keyring: Arc::new(RwLock::new(keyring)),
+            config,
+            key_cache: KeyCache::default(),
+            metrics: crate::metrics::Metrics::default(),
+            policies: crate::policies::PolicyCache::default(),
+            outbox_notify: tokio::sync::Notify::new(),
+            hash_slots: tokio::sync::Semaphore::new(cores * 2),
+        }
+    }
+}
+
+/// Runs `f` on the blocking thread pool (database work, hashing) and flattens the result.
+pub async fn blocking<T, F>(f: F) -> Result<T, api::error::ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, api::error::ApiError> + Send + 'static,
+{
+    web::block(f)
+        .await
+        .map_err(api::error::ApiError::internal)?
+}
+
+/// A small TTL cache of API key lookups.
+#[derive(Default)]
+pub struct KeyCache {
+    inner: Mutex<HashMap<String, (Instant, ApiKey)>>,
+}
+
+impl KeyCache {
+    /// A cached key, if it was looked up less than the TTL ago.
+    pub fn get(&self, digest: &str) -> Option<ApiKey> {
+        let map = self.inner.lock().ok()?;
+        map.get(digest)
+            .filter(|(at, _)| at.elapsed() < KEY_CACHE_TTL)
+            .map(|(_, k)| k.clone())
+    }
+
+    /// Remembers a key.
+    pub fn put(&self, digest: String, key: ApiKey) {
+        if let Ok(mut map) = self.inner.lock() {
+            if map.len() > 10_000 {
+                map.retain(|_, (at, _)| at.elapsed() < KEY_CACHE_TTL);
+            }
+            map.insert(digest, (Instant::now(), key));
+        }
+    }
+
+    /// Forgets every cached key (after a revocation).
+    pub fn clear(&self) {
+        if let Ok(mut map) = self.inner.lock() {
+            map.clear();
+        }
+    }
+}
+
+/// Registers every route on an actix `App`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    api::docs::routes(cfg);
+    api::routes(cfg);
+}
+
+/// Runs the HTTP server until it is stopped.
+pub async fn serve(state: AppState) -> std::io::Result<()> {
+    let listen = state.config.listen;
+    let workers = state.config.workers;
+    let state = web::Data::new(state);
+    actix_web::rt::spawn(crate::outbox::run(
+        state.clone(),
+        Arc::new(crate::outbox::Unconfigured),
+    ));
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::PathConfig::default().error_handler(|err, _| {
+                api::error::ApiError::BadRequest {
+                    code: "invalid_path",
+                    field: None,
+                    detail: err.to_string(),
+                }
+                .into()
+            }))
+            .configure(routes)
+            .default_service(web::to(|| async {
+                Err::<HttpResponse, _>(api::error::ApiError::not_found("no such route"))
+            }))
+    })
+    .bind(listen)?;
+    if let Some(n) = workers {
+        server = server.workers(n);
+    }
+    tracing::info!(%listen, "SAE listening");
+    server.run().await
+}

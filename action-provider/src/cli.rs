@@ -1,0 +1,63 @@
+//! The `sae` command line.
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{ServeArgs, StoreArgs};
+
+/// SAE — strong authentication engine.
+#[derive(Debug, Parser)]
+#[command(name = "sae", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `sae` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the API server (embedded SQLite in ./sae-data unless --database-url is given).
+    Serve {
+        /// Store options.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Server options.
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate {
+        /// Store options.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Manage API keys.
+    Apikey {
+        /// Store options.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// What to do with API keys.
+        #[command(subcommand)]
+        action: ApikeyAction,
+    },
+    /// Compute one-time passwords (like oathtool).
+    Otp {
+        /// Which algorithm.
+        #[command(subcommand)]
+        cmd: crate::otp_cmd::OtpCmd,
+    },
+}
+
+/// `sae apikey …`
+#[derive(Debug, Subcommand)]
+pub enum ApikeyAction {
+    /// Create a key and print it (alone) on stdout; it is not shown again.
+    Create {
+        /// A name to recognise the key by.
+        #[arg(long)]
+        name: String,
+        /// `otp` (applications) or `admin` (configuration).
+        #[arg(long, value_parser = ["otp", "admin"])]
+        scope: String,
+    },
+}

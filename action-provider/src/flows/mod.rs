@@ -1,0 +1,5 @@
+//! Authentication flows: each reads what it needs, lets `sae-core` decide, then writes the
+//! outcome in one short transaction.
+
+pub mod lockout;
+pub mod password;

@@ -1,0 +1,3 @@
+//! Row types: `NewX` to insert, `X` as read back.
+
+pub mod user;

@@ -1,0 +1,188 @@
+//! Diesel table definitions; they mirror `migrations/{sqlite,postgres}/*/up.sql`
+//! (the `schema_matches_migrations` test checks every column against both backends).
+
+diesel::table! {
+    wallets (id) {
+        id -> BigInt,
+        name -> Text,
+        description -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        login -> Text,
+        name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        email_norm -> Nullable<Text>,
+        document -> Nullable<Text>,
+        document_norm -> Nullable<Text>,
+        mobile -> Nullable<Text>,
+        mobile_norm -> Nullable<Text>,
+        wallet_id -> Nullable<BigInt>,
+        disabled -> Bool,
+        password_hash -> Nullable<Text>,
+        password_changed_at -> Nullable<BigInt>,
+        password_history -> Text,
+        authsys_names -> Text,
+        authsys_enc -> Nullable<Text>,
+        pwd_failures -> Integer,
+        pwd_last_failure -> Nullable<BigInt>,
+        otp_failures -> Integer,
+        otp_last_failure -> Nullable<BigInt>,
+        hash_failures -> Integer,
+        hash_last_failure -> Nullable<BigInt>,
+        locked_at -> Nullable<BigInt>,
+        locked_until -> Nullable<BigInt>,
+        lock_factor -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    tokens (id) {
+        id -> Text,
+        user_id -> BigInt,
+        device -> Nullable<Text>,
+        kind -> Text,
+        algorithm -> Text,
+        digits -> Integer,
+        period -> Integer,
+        t0 -> BigInt,
+        secret_enc -> Nullable<Text>,
+        last_counter -> Nullable<BigInt>,
+        opie_seed -> Nullable<Text>,
+        opie_count -> Nullable<Integer>,
+        opie_last -> Nullable<Text>,
+        active -> Bool,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    issued_codes (id) {
+        id -> BigInt,
+        request_id -> Text,
+        user_id -> BigInt,
+        channel -> Text,
+        code_mac -> Text,
+        key_id -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        request_id -> Text,
+        channel -> Text,
+        user_id -> Nullable<BigInt>,
+        payload_enc -> Nullable<Text>,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        lease_until -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    delivery_attempts (id) {
+        id -> BigInt,
+        outbox_id -> BigInt,
+        request_id -> Text,
+        channel -> Text,
+        broker -> Text,
+        destination_masked -> Text,
+        outcome -> Text,
+        http_status -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        latency_ms -> BigInt,
+        excerpt -> Nullable<Text>,
+        at -> BigInt,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> BigInt,
+        name -> Text,
+        scope -> Text,
+        digest -> Text,
+        prefix -> Text,
+        group_id -> Nullable<BigInt>,
+        created_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    settings (name) {
+        name -> Text,
+        value -> Text,
+        version -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    templates (id) {
+        id -> Text,
+        channel -> Text,
+        is_default -> Bool,
+        subject -> Nullable<Text>,
+        body -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit (id) {
+        id -> BigInt,
+        at -> BigInt,
+        actor -> Text,
+        action -> Text,
+        subject -> Nullable<Text>,
+        source -> Nullable<Text>,
+        outcome -> Text,
+        detail -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    idempotency (api_key_id, idem_key) {
+        api_key_id -> BigInt,
+        idem_key -> Text,
+        request_digest -> Text,
+        status -> Integer,
+        response -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::joinable!(users -> wallets (wallet_id));
+diesel::joinable!(tokens -> users (user_id));
+diesel::joinable!(issued_codes -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    wallets,
+    users,
+    tokens,
+    issued_codes,
+    outbox,
+    delivery_attempts,
+    api_keys,
+    settings,
+    templates,
+    audit,
+    idempotency
+);

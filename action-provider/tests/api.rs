@@ -1,0 +1,14 @@
+//! End-to-end tests of the `sae` binary over HTTP, against SQLite and a real PostgreSQL.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a panic is the test failure report"
+)]
+//!
+//! One test binary (fast linking); the modules under `api/` group the tests by resource.
+
+mod support;
+
+mod api {
+    mod basics;
+}

@@ -1,0 +1,11 @@
+DROP TABLE idempotency;
+DROP TABLE audit;
+DROP TABLE templates;
+DROP TABLE settings;
+DROP TABLE api_keys;
+DROP TABLE delivery_attempts;
+DROP TABLE outbox;
+DROP TABLE issued_codes;
+DROP TABLE tokens;
+DROP TABLE users;
+DROP TABLE wallets;

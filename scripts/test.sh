@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs SAE's whole test suite against real components.
+#
+# It installs what the tests need when it can (Debian packages as root, Python peers in
+# .venv), starts a throwaway PostgreSQL cluster on 127.0.0.1, runs `cargo test --workspace`
+# and stops the cluster again. With CI=true (or SAE_REQUIRE_PEERS=1) a missing component is
+# a failure, never a skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+log() { printf '== %s\n' "$*" >&2; }
+
+# ---- Debian packages -------------------------------------------------------------------
+need_pkgs=()
+command -v oathtool >/dev/null || need_pkgs+=(oathtool)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need_pkgs+=(postgresql)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing ${need_pkgs[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+  else
+    log "missing packages: ${need_pkgs[*]} (install them, or run as root)"
+  fi
+fi
+
+# ---- throwaway PostgreSQL ---------------------------------------------------------------
+pg_bin=/usr/lib/postgresql/15/bin
+pgdir=""
+cleanup() {
+  if [ -n "$pgdir" ] && [ -d "$pgdir/data" ]; then
+    runas "$pg_bin/pg_ctl -D $pgdir/data -m immediate stop" >/dev/null 2>&1 || true
+    rm -rf "$pgdir"
+  fi
+}
+trap cleanup EXIT
+runas() {
+  if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$1"; else sh -c "$1"; fi
+}
+if [ -z "${SAE_TEST_PG_URL:-}" ] && [ -x "$pg_bin/initdb" ]; then
+  pgdir=$(mktemp -d /tmp/sae-pg.XXXXXX)
+  [ "$(id -u)" = 0 ] && chown postgres:postgres "$pgdir"
+  port=$(( 20000 + RANDOM % 20000 ))
+  runas "$pg_bin/initdb -D $pgdir/data -U postgres -A trust --no-sync -E UTF8" >/dev/null
+  runas "$pg_bin/pg_ctl -D $pgdir/data -o '-c listen_addresses=127.0.0.1 -p $port -k $pgdir -c fsync=off -c max_connections=300' -l $pgdir/log -w start" >/dev/null
+  export SAE_TEST_PG_URL="postgres://postgres@127.0.0.1:$port/postgres"
+  log "PostgreSQL at $SAE_TEST_PG_URL"
+fi
+
+if [ "${CI:-}" = "true" ]; then export SAE_REQUIRE_PEERS=1; fi
+
+log "cargo test --workspace"
+cargo test --workspace "$@"
