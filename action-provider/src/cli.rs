@@ -33,9 +33,6 @@ pub enum Command {
     },
     /// Manage API keys.
     Apikey {
-        /// Store options.
-        #[command(flatten)]
-        store: StoreArgs,
         /// What to do with API keys.
         #[command(subcommand)]
         action: ApikeyAction,
@@ -53,6 +50,9 @@ pub enum Command {
 pub enum ApikeyAction {
     /// Create a key and print it (alone) on stdout; it is not shown again.
     Create {
+        /// Store options.
+        #[command(flatten)]
+        store: StoreArgs,
         /// A name to recognise the key by.
         #[arg(long)]
         name: String,

@@ -37,7 +37,7 @@ fn main() -> ExitCode {
         Command::Otp { cmd } => otp_cmd::run(&cmd),
         Command::Serve { store, serve } => report(serve_cmd(&store, &serve)),
         Command::Migrate { store } => report(migrate_cmd(&store)),
-        Command::Apikey { store, action } => report(apikey_cmd(&store, action)),
+        Command::Apikey { action } => report(apikey_cmd(action)),
     }
 }
 
@@ -154,12 +154,13 @@ fn migrate_cmd(store: &StoreArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn apikey_cmd(store: &StoreArgs, action: ApikeyAction) -> Result<(), String> {
-    let config = Config::resolve(store, &ServeArgs::default()).map_err(|e| e.to_string())?;
-    let (pool, _) = open(&config)?;
-    let mut conn = pool.get().map_err(|e| e.to_string())?;
+fn apikey_cmd(action: ApikeyAction) -> Result<(), String> {
     match action {
-        ApikeyAction::Create { name, scope } => {
+        ApikeyAction::Create { store, name, scope } => {
+            let config =
+                Config::resolve(&store, &ServeArgs::default()).map_err(|e| e.to_string())?;
+            let (pool, _) = open(&config)?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
             let scope = Scope::parse(&scope).ok_or("--scope must be otp or admin")?;
             let (_, key) =
                 apikeys::create(&mut conn, &name, scope, now()).map_err(|e| e.to_string())?;
