@@ -4,6 +4,8 @@ pub mod config;
 pub mod docs;
 pub mod error;
 pub mod extract;
+pub mod flows;
+pub mod tokens;
 pub mod types;
 pub mod users;
 
@@ -13,4 +15,6 @@ use actix_web::web;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     users::routes(cfg);
     config::routes(cfg);
+    tokens::routes(cfg);
+    flows::routes(cfg);
 }

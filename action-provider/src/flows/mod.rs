@@ -2,4 +2,5 @@
 //! outcome in one short transaction.
 
 pub mod lockout;
+pub mod otp;
 pub mod password;

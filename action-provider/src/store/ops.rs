@@ -10,8 +10,11 @@ use diesel::sqlite::SqliteConnection;
 use diesel::upsert::excluded;
 use sae_core::lockout::Factor;
 
+use super::models::token::{IssuedCode, NewIssuedCode, Token};
 use super::models::user::{NewUser, User, UserChanges};
-use super::schema::{audit, delivery_attempts, outbox, settings, users, wallets};
+use super::schema::{
+    audit, delivery_attempts, issued_codes, outbox, settings, tokens, users, wallets,
+};
 
 /// One audit record: who did what to whom, from where, with what outcome. Never secrets.
 #[derive(Debug, Clone, Insertable)]
@@ -110,6 +113,34 @@ pub trait Ops {
     ) -> QueryResult<()>;
     /// Replaces a password hash after a rehash (same password, new algorithm/parameters).
     fn user_rehash(&mut self, id: i64, old: &str, new: &str) -> QueryResult<()>;
+
+    /// Inserts a token.
+    fn token_insert(&mut self, token: &Token) -> QueryResult<()>;
+    /// A user's tokens (active and not), oldest first.
+    fn tokens_of(&mut self, user_id: i64) -> QueryResult<Vec<Token>>;
+    /// One token of a user.
+    fn token_of(&mut self, user_id: i64, id: &str) -> QueryResult<Option<Token>>;
+    /// Advances a token's last accepted counter to `new` if it is still below it
+    /// (compare-and-set); returns whether this call advanced it.
+    fn token_advance(&mut self, id: &str, new: i64, now: i64) -> QueryResult<bool>;
+    /// Moves an OPIE token from `count` to `count - 1` with the presented OTP, if it is still
+    /// at `count` (compare-and-set).
+    fn token_opie_advance(
+        &mut self,
+        id: &str,
+        count: i32,
+        presented_hex: &str,
+        now: i64,
+    ) -> QueryResult<bool>;
+    /// Deletes a token; returns whether it existed.
+    fn token_delete(&mut self, user_id: i64, id: &str) -> QueryResult<bool>;
+    /// Records an issued code.
+    fn code_insert(&mut self, code: &NewIssuedCode) -> QueryResult<i64>;
+    /// A user's unused, unexpired issued codes, newest first, at most `limit`.
+    fn codes_live(&mut self, user_id: i64, now: i64, limit: i64) -> QueryResult<Vec<IssuedCode>>;
+    /// Marks code `id` used if it is unused (compare-and-set), and every older unused code
+    /// of the user with it; returns whether this call used code `id`.
+    fn code_consume(&mut self, user_id: i64, id: i64, now: i64) -> QueryResult<bool>;
 
     /// Queues a delivery job.
     fn outbox_insert(&mut self, job: &NewOutbox) -> QueryResult<i64>;
@@ -384,6 +415,90 @@ macro_rules! impl_ops {
                     .set(users::password_hash.eq(new))
                     .execute(self)
                     .map(|_| ())
+            }
+
+            fn token_insert(&mut self, token: &Token) -> QueryResult<()> {
+                diesel::insert_into(tokens::table).values(token).execute(self).map(|_| ())
+            }
+
+            fn tokens_of(&mut self, user_id: i64) -> QueryResult<Vec<Token>> {
+                tokens::table
+                    .filter(tokens::user_id.eq(user_id))
+                    .order((tokens::created_at, tokens::id))
+                    .select(Token::as_select())
+                    .load(self)
+            }
+
+            fn token_of(&mut self, user_id: i64, id: &str) -> QueryResult<Option<Token>> {
+                tokens::table
+                    .filter(tokens::user_id.eq(user_id))
+                    .filter(tokens::id.eq(id))
+                    .select(Token::as_select())
+                    .first(self)
+                    .optional()
+            }
+
+            fn token_advance(&mut self, id: &str, new: i64, now: i64) -> QueryResult<bool> {
+                diesel::update(
+                    tokens::table
+                        .filter(tokens::id.eq(id))
+                        .filter(tokens::last_counter.is_null().or(tokens::last_counter.lt(new))),
+                )
+                .set((tokens::last_counter.eq(new), tokens::last_used_at.eq(now)))
+                .execute(self)
+                .map(|n| n == 1)
+            }
+
+            fn token_opie_advance(&mut self, id: &str, count: i32, presented_hex: &str, now: i64) -> QueryResult<bool> {
+                diesel::update(tokens::table.filter(tokens::id.eq(id)).filter(tokens::opie_count.eq(count)))
+                    .set((
+                        tokens::opie_count.eq(count - 1),
+                        tokens::opie_last.eq(presented_hex),
+                        tokens::last_used_at.eq(now),
+                    ))
+                    .execute(self)
+                    .map(|n| n == 1)
+            }
+
+            fn token_delete(&mut self, user_id: i64, id: &str) -> QueryResult<bool> {
+                diesel::delete(tokens::table.filter(tokens::user_id.eq(user_id)).filter(tokens::id.eq(id)))
+                    .execute(self)
+                    .map(|n| n == 1)
+            }
+
+            fn code_insert(&mut self, code: &NewIssuedCode) -> QueryResult<i64> {
+                diesel::insert_into(issued_codes::table).values(code).returning(issued_codes::id).get_result(self)
+            }
+
+            fn codes_live(&mut self, user_id: i64, now: i64, limit: i64) -> QueryResult<Vec<IssuedCode>> {
+                issued_codes::table
+                    .filter(issued_codes::user_id.eq(user_id))
+                    .filter(issued_codes::used_at.is_null())
+                    .filter(issued_codes::expires_at.gt(now))
+                    .order(issued_codes::id.desc())
+                    .limit(limit)
+                    .select(IssuedCode::as_select())
+                    .load(self)
+            }
+
+            fn code_consume(&mut self, user_id: i64, id: i64, now: i64) -> QueryResult<bool> {
+                let used = diesel::update(
+                    issued_codes::table.filter(issued_codes::id.eq(id)).filter(issued_codes::used_at.is_null()),
+                )
+                .set(issued_codes::used_at.eq(now))
+                .execute(self)?;
+                if used != 1 {
+                    return Ok(false);
+                }
+                diesel::update(
+                    issued_codes::table
+                        .filter(issued_codes::user_id.eq(user_id))
+                        .filter(issued_codes::id.lt(id))
+                        .filter(issued_codes::used_at.is_null()),
+                )
+                .set(issued_codes::used_at.eq(now))
+                .execute(self)?;
+                Ok(true)
             }
 
             fn outbox_insert(&mut self, job: &NewOutbox) -> QueryResult<i64> {
