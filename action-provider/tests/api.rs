@@ -12,4 +12,5 @@ mod support;
 mod api {
     mod basics;
     mod otp;
+    mod password;
 }

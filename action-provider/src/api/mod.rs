@@ -1,10 +1,12 @@
 //! The JSON API under `/v1`.
 
 pub mod config;
+pub mod credentials;
 pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod flows;
+pub mod policies;
 pub mod tokens;
 pub mod types;
 pub mod users;
@@ -17,4 +19,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     config::routes(cfg);
     tokens::routes(cfg);
     flows::routes(cfg);
+    credentials::routes(cfg);
+    policies::routes(cfg);
 }

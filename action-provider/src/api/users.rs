@@ -344,6 +344,10 @@ pub async fn create(
                 mobile_norm: identity.mobile.as_ref().map(|(n, _)| n.clone()),
                 wallet_id,
                 password_changed_at: password_hash.as_ref().map(|_| now),
+                password_history: match &password_hash {
+                    Some(h) => serde_json::to_string(&[h]).map_err(ApiError::internal)?,
+                    None => "[]".into(),
+                },
                 password_hash: password_hash.clone(),
                 created_at: now,
                 updated_at: now,

@@ -114,6 +114,15 @@ pub trait Ops {
     /// Replaces a password hash after a rehash (same password, new algorithm/parameters).
     fn user_rehash(&mut self, id: i64, old: &str, new: &str) -> QueryResult<()>;
 
+    /// Replaces a user's AuthSys names and sealed tree.
+    fn user_set_authsys(
+        &mut self,
+        id: i64,
+        names: &str,
+        sealed: Option<&str>,
+        now: i64,
+    ) -> QueryResult<()>;
+
     /// Inserts a token.
     fn token_insert(&mut self, token: &Token) -> QueryResult<()>;
     /// A user's tokens (active and not), oldest first.
@@ -413,6 +422,13 @@ macro_rules! impl_ops {
             fn user_rehash(&mut self, id: i64, old: &str, new: &str) -> QueryResult<()> {
                 diesel::update(users::table.filter(users::id.eq(id)).filter(users::password_hash.eq(old)))
                     .set(users::password_hash.eq(new))
+                    .execute(self)
+                    .map(|_| ())
+            }
+
+            fn user_set_authsys(&mut self, id: i64, names: &str, sealed: Option<&str>, now: i64) -> QueryResult<()> {
+                diesel::update(users::table.filter(users::id.eq(id)))
+                    .set((users::authsys_names.eq(names), users::authsys_enc.eq(sealed), users::updated_at.eq(now)))
                     .execute(self)
                     .map(|_| ())
             }

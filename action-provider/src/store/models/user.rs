@@ -90,6 +90,8 @@ pub struct NewUser {
     pub password_hash: Option<String>,
     /// When the password was set.
     pub password_changed_at: Option<i64>,
+    /// JSON array of PHC strings, newest (the current one) first.
+    pub password_history: String,
     /// Creation time.
     pub created_at: i64,
     /// Same as `created_at`.
