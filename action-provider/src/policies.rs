@@ -13,6 +13,7 @@ use sae_core::lockout::LockoutConfig;
 use sae_core::password::policy::PasswordPolicy;
 use sae_core::rules::authsys::AuthsysRules;
 use sae_core::rules::mfa::MfaRules;
+use sae_core::template::MessageTemplates;
 use serde::de::DeserializeOwned;
 
 use crate::store::{DbPool, Ops, StoreError};
@@ -33,6 +34,8 @@ pub mod doc {
     pub const AUTHSYS: &str = "policy.authsys";
     /// MFA "hash always present" rules.
     pub const MFA: &str = "policy.mfa";
+    /// Message templates.
+    pub const MESSAGES: &str = "messages";
 }
 
 /// Every policy a flow needs, parsed and validated.
@@ -48,6 +51,8 @@ pub struct Policies {
     pub authsys: AuthsysRules<PasswordPolicy>,
     /// MFA rules.
     pub mfa: MfaRules,
+    /// Message templates.
+    pub messages: MessageTemplates,
 }
 
 impl Policies {
@@ -127,5 +132,6 @@ pub fn load<C: Ops>(c: &mut C) -> Result<Policies, StoreError> {
         global: parse(doc::GLOBAL, c.setting_get(doc::GLOBAL)?)?,
         authsys: parse(doc::AUTHSYS, c.setting_get(doc::AUTHSYS)?)?,
         mfa: parse(doc::MFA, c.setting_get(doc::MFA)?)?,
+        messages: parse(doc::MESSAGES, c.setting_get(doc::MESSAGES)?)?,
     })
 }

@@ -13,4 +13,5 @@ mod api {
     mod basics;
     mod otp;
     mod password;
+    mod request;
 }

@@ -6,6 +6,7 @@ pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod flows;
+pub mod messages;
 pub mod policies;
 pub mod tokens;
 pub mod types;
@@ -21,4 +22,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     flows::routes(cfg);
     credentials::routes(cfg);
     policies::routes(cfg);
+    messages::routes(cfg);
 }

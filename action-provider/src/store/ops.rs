@@ -13,7 +13,7 @@ use sae_core::lockout::Factor;
 use super::models::token::{IssuedCode, NewIssuedCode, Token};
 use super::models::user::{NewUser, User, UserChanges};
 use super::schema::{
-    audit, delivery_attempts, issued_codes, outbox, settings, tokens, users, wallets,
+    audit, delivery_attempts, idempotency, issued_codes, outbox, settings, tokens, users, wallets,
 };
 
 /// One audit record: who did what to whom, from where, with what outcome. Never secrets.
@@ -150,6 +150,23 @@ pub trait Ops {
     /// Marks code `id` used if it is unused (compare-and-set), and every older unused code
     /// of the user with it; returns whether this call used code `id`.
     fn code_consume(&mut self, user_id: i64, id: i64, now: i64) -> QueryResult<bool>;
+
+    /// A stored answer for (API key, Idempotency-Key): request digest, status, body.
+    fn idem_get(
+        &mut self,
+        api_key_id: i64,
+        key: &str,
+    ) -> QueryResult<Option<(String, i32, String)>>;
+    /// Stores the answer for (API key, Idempotency-Key).
+    fn idem_put(
+        &mut self,
+        api_key_id: i64,
+        key: &str,
+        digest: &str,
+        status: i32,
+        response: &str,
+        now: i64,
+    ) -> QueryResult<()>;
 
     /// Queues a delivery job.
     fn outbox_insert(&mut self, job: &NewOutbox) -> QueryResult<i64>;
@@ -515,6 +532,29 @@ macro_rules! impl_ops {
                 .set(issued_codes::used_at.eq(now))
                 .execute(self)?;
                 Ok(true)
+            }
+
+            fn idem_get(&mut self, api_key_id: i64, key: &str) -> QueryResult<Option<(String, i32, String)>> {
+                idempotency::table
+                    .filter(idempotency::api_key_id.eq(api_key_id))
+                    .filter(idempotency::idem_key.eq(key))
+                    .select((idempotency::request_digest, idempotency::status, idempotency::response))
+                    .first(self)
+                    .optional()
+            }
+
+            fn idem_put(&mut self, api_key_id: i64, key: &str, digest: &str, status: i32, response: &str, now: i64) -> QueryResult<()> {
+                diesel::insert_into(idempotency::table)
+                    .values((
+                        idempotency::api_key_id.eq(api_key_id),
+                        idempotency::idem_key.eq(key),
+                        idempotency::request_digest.eq(digest),
+                        idempotency::status.eq(status),
+                        idempotency::response.eq(response),
+                        idempotency::created_at.eq(now),
+                    ))
+                    .execute(self)
+                    .map(|_| ())
             }
 
             fn outbox_insert(&mut self, job: &NewOutbox) -> QueryResult<i64> {

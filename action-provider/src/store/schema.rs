@@ -134,18 +134,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    templates (id) {
-        id -> Text,
-        channel -> Text,
-        is_default -> Bool,
-        subject -> Nullable<Text>,
-        body -> Text,
-        created_at -> BigInt,
-        updated_at -> BigInt,
-    }
-}
-
-diesel::table! {
     audit (id) {
         id -> BigInt,
         at -> BigInt,
@@ -182,7 +170,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     delivery_attempts,
     api_keys,
     settings,
-    templates,
     audit,
     idempotency
 );

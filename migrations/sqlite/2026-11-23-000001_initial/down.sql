@@ -1,6 +1,5 @@
 DROP TABLE idempotency;
 DROP TABLE audit;
-DROP TABLE templates;
 DROP TABLE settings;
 DROP TABLE api_keys;
 DROP TABLE delivery_attempts;

@@ -136,16 +136,6 @@ CREATE TABLE settings (
     updated_at BIGINT NOT NULL
 );
 
-CREATE TABLE templates (
-    id TEXT PRIMARY KEY,
-    channel TEXT NOT NULL,
-    is_default BOOLEAN NOT NULL DEFAULT FALSE,
-    subject TEXT,
-    body TEXT NOT NULL,
-    created_at BIGINT NOT NULL,
-    updated_at BIGINT NOT NULL
-);
-
 CREATE TABLE audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at BIGINT NOT NULL,
