@@ -124,6 +124,16 @@ pub async fn serve(state: AppState) -> std::io::Result<()> {
                 }
                 .into()
             }))
+            .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                let detail = err.to_string();
+                let field = detail.split('`').nth(1).map(str::to_owned);
+                api::error::ApiError::BadRequest {
+                    code: "invalid_query",
+                    field,
+                    detail,
+                }
+                .into()
+            }))
             .configure(routes)
             .default_service(web::to(|| async {
                 Err::<HttpResponse, _>(api::error::ApiError::not_found("no such route"))

@@ -10,6 +10,7 @@
 mod support;
 
 mod api {
+    mod bad_input;
     mod basics;
     mod otp;
     mod password;

@@ -200,17 +200,11 @@ pub async fn put_authsys(
     state: web::Data<AppState>,
     caller: Caller,
     login: web::Path<String>,
-    body: web::Bytes,
+    Json(list): Json<UserAuthsysList>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     let login = login.into_inner();
     check_login(&login)?;
-    if body.len() > state.config.body_limit {
-        return Err(ApiError::PayloadTooLarge {
-            limit: state.config.body_limit,
-        });
-    }
-    let list: UserAuthsysList = super::extract::parse_json(&body)?;
     let names: Vec<&str> = list.names();
     let names_json = serde_json::to_string(&names).map_err(ApiError::internal)?;
     let plain = zeroize::Zeroizing::new(serde_json::to_vec(&list).map_err(ApiError::internal)?);

@@ -164,3 +164,36 @@ impl FromRequest for Caller {
         })
     }
 }
+
+/// A query string, with the offending parameter named on error.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(
+            req.query_string().as_bytes(),
+        ));
+        std::future::ready(
+            serde_path_to_error::deserialize(de)
+                .map(Query)
+                .map_err(|e| {
+                    let path = e.path().to_string();
+                    let detail = e.into_inner().to_string();
+                    let field = if path == "." {
+                        detail.split('`').nth(1).map(str::to_owned)
+                    } else {
+                        Some(path)
+                    };
+                    ApiError::BadRequest {
+                        code: "invalid_query",
+                        field,
+                        detail,
+                    }
+                }),
+        )
+    }
+}

@@ -103,14 +103,10 @@ pub async fn request(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    body: web::Bytes,
+    Json(parsed): Json<Request>,
 ) -> Result<HttpResponse, ApiError> {
-    if body.len() > state.config.body_limit {
-        return Err(ApiError::PayloadTooLarge {
-            limit: state.config.body_limit,
-        });
-    }
-    let parsed: Request = super::extract::parse_json(&body)?;
+    // The idempotency digest covers the parsed request, so formatting differences do not matter.
+    let canonical = serde_json::json!({"login": parsed.login, "channel": parsed.channel, "template": parsed.template}).to_string();
     check_login(&parsed.login)?;
     let channel = match parsed.channel.as_str() {
         "sms" => sae_core::template::Channel::Sms,
@@ -149,7 +145,7 @@ pub async fn request(
         channel,
         template: parsed.template,
         idempotency,
-        digest: crate::flows::request::body_digest(&body),
+        digest: crate::flows::request::body_digest(canonical.as_bytes()),
         actor: caller.actor(),
         source: source(&req),
     };

@@ -526,10 +526,9 @@ pub async fn delete(
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<ListQuery>,
+    super::extract::Query(q): super::extract::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
-    let q = query.into_inner();
     let page = Page {
         limit: q.limit,
         cursor: q.cursor.clone(),

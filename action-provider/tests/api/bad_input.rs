@@ -1,0 +1,223 @@
+//! Bad input on every route: a 4xx problem+json naming the field, never a 5xx, no partial
+//! write.
+
+use serde_json::{Value, json};
+
+use crate::support::{Response, Server, backends};
+
+/// (method, path, a valid-shaped body) for every JSON route.
+fn routes() -> Vec<(&'static str, &'static str, Value)> {
+    vec![
+        ("POST", "/v1/users", json!({"login": "new-user"})),
+        ("PATCH", "/v1/users/lia", json!({"name": "Lia"})),
+        (
+            "POST",
+            "/v1/users/lia/password",
+            json!({"password": "x-Password-1"}),
+        ),
+        ("PUT", "/v1/users/lia/authsys", json!([])),
+        ("POST", "/v1/users/lia/tokens", json!({"type": "totp"})),
+        (
+            "POST",
+            "/v1/otp/validate",
+            json!({"login": "lia", "code": "123456"}),
+        ),
+        (
+            "POST",
+            "/v1/otp/request",
+            json!({"login": "lia", "channel": "sms"}),
+        ),
+        (
+            "POST",
+            "/v1/auth/password",
+            json!({"login": "lia", "password": "x"}),
+        ),
+        (
+            "POST",
+            "/v1/auth/hash",
+            json!({"login": "lia", "mfa": "7", "hash": "h"}),
+        ),
+        ("PUT", "/v1/config/im", json!({"token_window": 1})),
+        ("PUT", "/v1/config/lockout", json!({"enabled": false})),
+        ("PUT", "/v1/policies/global", json!({"strength": "off"})),
+        (
+            "PUT",
+            "/v1/policies/authsys",
+            json!({"enabled": false, "rules": []}),
+        ),
+        ("PUT", "/v1/policies/mfa", json!([])),
+        (
+            "POST",
+            "/v1/policies/password-test",
+            json!({"password": "x"}),
+        ),
+        (
+            "POST",
+            "/v1/messages",
+            json!({"id": "m", "channel": "sms", "text": "{otp}"}),
+        ),
+    ]
+}
+
+fn is_problem(r: &Response) -> bool {
+    r.header("content-type") == Some("application/problem+json")
+        && r.json()["status"].as_u64() == Some(u64::from(r.status))
+}
+
+#[test]
+fn malformed_wrong_typed_unknown_and_oversize_bodies_are_4xx() {
+    for backend in backends() {
+        let s = Server::start(backend);
+        assert_eq!(
+            s.admin("POST", "/v1/users", Some(&json!({"login": "lia"})))
+                .status,
+            201
+        );
+        let before = s.admin("GET", "/v1/users/lia", None).body;
+        let key = s.admin_key.clone();
+        for (method, path, valid) in routes() {
+            let cases: Vec<(&str, String)> = vec![
+                ("malformed", "{\"login\": ".to_owned()),
+                ("not json", "login=x".to_owned()),
+                ("empty", String::new()),
+                (
+                    "wrong type",
+                    match &valid {
+                        Value::Object(m) => {
+                            let mut m = m.clone();
+                            let first = m.keys().next().cloned().unwrap();
+                            m.insert(first, json!({"nested": [1, 2]}));
+                            Value::Object(m).to_string()
+                        }
+                        _ => json!({"not": "an array"}).to_string(),
+                    },
+                ),
+                (
+                    "unknown field",
+                    match &valid {
+                        Value::Object(m) => {
+                            let mut m = m.clone();
+                            m.insert("surprise_field".into(), json!(1));
+                            Value::Object(m).to_string()
+                        }
+                        _ => json!([{"surprise_field": 1}]).to_string(),
+                    },
+                ),
+                (
+                    "oversize",
+                    format!("{{\"login\": \"{}\"}}", "a".repeat(70 * 1024)),
+                ),
+            ];
+            for (what, body) in cases {
+                let r = s.raw(method, path, Some(&key), Some(&body), &[]);
+                assert!(
+                    (400..500).contains(&r.status),
+                    "{backend:?} {method} {path} {what}: {} {}",
+                    r.status,
+                    r.body
+                );
+                assert!(
+                    is_problem(&r),
+                    "{backend:?} {method} {path} {what}: not problem+json: {}",
+                    r.body
+                );
+                if what == "oversize" {
+                    assert_eq!(r.status, 413, "{method} {path}");
+                }
+                if what == "unknown field" && valid.is_object() {
+                    assert!(
+                        r.body.contains("surprise_field"),
+                        "{method} {path}: the unknown field is named: {}",
+                        r.body
+                    );
+                }
+                if what == "wrong type" && valid.is_object() {
+                    assert!(
+                        r.json()["field"].is_string(),
+                        "{method} {path}: the field is named: {}",
+                        r.body
+                    );
+                }
+            }
+            // Wrong content type.
+            let r = s.raw(
+                method,
+                path,
+                Some(&key),
+                Some(&valid.to_string()),
+                &[("Content-Type", "text/plain")],
+            );
+            assert!(
+                (400..500).contains(&r.status),
+                "{method} {path} text/plain: {}",
+                r.status
+            );
+        }
+        // Nothing was changed by any of it.
+        let after = s.admin("GET", "/v1/users/lia", None).body;
+        assert_eq!(before, after, "{backend:?}: no partial write");
+        assert_eq!(
+            s.admin("GET", "/v1/users", None).json()["items"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+}
+
+#[test]
+fn bad_path_and_query_parameters_are_4xx() {
+    let s = Server::start(crate::support::Backend::Sqlite);
+    let long = "a".repeat(300);
+    for path in [
+        format!("/v1/users/{long}"),
+        "/v1/users/%01ctl".to_owned(),
+        "/v1/users/%20space".to_owned(),
+        "/v1/users?limit=0".to_owned(),
+        "/v1/users?limit=abc".to_owned(),
+        "/v1/users?cursor=-5".to_owned(),
+        "/v1/users?status=sleeping".to_owned(),
+        "/v1/users?bogus=1".to_owned(),
+        "/v1/users?mobile=abc".to_owned(),
+    ] {
+        let r = s.admin("GET", &path, None);
+        assert!(
+            (400..500).contains(&r.status),
+            "{path}: {} {}",
+            r.status,
+            r.body
+        );
+        assert!(is_problem(&r), "{path}: {}", r.body);
+    }
+    let r = s.admin("GET", "/v1/users?limit=abc", None);
+    assert_eq!(r.json()["field"], json!("limit"), "{}", r.body);
+}
+
+#[test]
+fn openapi_documents_every_route() {
+    let s = Server::start(crate::support::Backend::Sqlite);
+    let doc = s.call("GET", "/openapi.json", None, None).json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for (method, path, _) in routes() {
+        let templated = path
+            .replace("/lia", "/{login}")
+            .replace("/v1/messages/m", "/v1/messages/{id}");
+        let item = paths
+            .get(&templated)
+            .unwrap_or_else(|| panic!("{templated} missing from the OpenAPI document"));
+        assert!(
+            item.get(method.to_lowercase()).is_some(),
+            "{method} {templated} not documented"
+        );
+    }
+    let docs = s.call("GET", "/docs", None, None);
+    assert_eq!(docs.status, 200);
+    assert!(
+        docs.body.contains("/openapi.json") && !docs.body.contains("cdn"),
+        "offline docs page"
+    );
+    let metrics = s.call("GET", "/metrics", None, None);
+    assert!(metrics.body.contains("sae_validations_total"));
+}
