@@ -12,6 +12,7 @@ mod support;
 mod api {
     mod bad_input;
     mod basics;
+    mod nodes;
     mod otp;
     mod password;
     mod request;
