@@ -48,6 +48,23 @@ if [ -z "${SAE_TEST_PG_URL:-}" ] && [ -x "$pg_bin/initdb" ]; then
   log "PostgreSQL at $SAE_TEST_PG_URL"
 fi
 
+# ---- Python peers in .venv (delivery: spyne SOAP server, http.server REST brokers) ---------
+if [ ! -x "$root/.venv/bin/python" ]; then
+  log "creating .venv"
+  if ! python3 -m venv "$root/.venv" && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    rm -rf "$root/.venv"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    python3 -m venv "$root/.venv"
+  fi
+fi
+if [ -x "$root/.venv/bin/python" ]; then
+  "$root/.venv/bin/python" -m pip install -q -r "$root/scripts/requirements-peers.txt" \
+    || log "pip install -r scripts/requirements-peers.txt failed; peer tests will skip (or fail under CI)"
+  export SAE_PYTHON="$root/.venv/bin/python"
+else
+  log "no .venv: peer tests will skip (or fail under CI)"
+fi
+
 if [ "${CI:-}" = "true" ]; then export SAE_REQUIRE_PEERS=1; fi
 
 log "cargo test --workspace"

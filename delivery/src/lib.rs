@@ -1,4 +1,15 @@
-//! SAE delivery: sends SMS through brokers and e-mail through SMTP.
-//!
-//! Empty until the delivery issues land; nothing here claims to send anything yet.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
+
+pub mod error;
+pub mod failover;
+pub mod sms;
+
+use sae_core::template;
+
+pub use error::SendError;
+pub use failover::{BrokerLabel, BrokerMode, Outcome, next_broker};
+pub use sms::{
+    Attempt, AttemptRecord, Broker, BrokerConfig, ConfigError, Delivery, MessageError, SmsConfig,
+    SmsConfigInput, SmsMessage, SmsSender,
+};
