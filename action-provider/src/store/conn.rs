@@ -7,6 +7,7 @@
 //! and PostgreSQL can use `FOR UPDATE SKIP LOCKED` where a body needs it.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection as _;
@@ -49,16 +50,19 @@ impl From<diesel::r2d2::PoolError> for StoreError {
 pub enum DbPool {
     /// PostgreSQL (scale-out: many nodes share it).
     Pg(Pool<ConnectionManager<PgConnection>>),
-    /// SQLite file in WAL mode (the embedded default).
-    Sqlite(Pool<ConnectionManager<SqliteConnection>>),
+    /// SQLite file in WAL mode (the embedded default), with the process's writer lock.
+    Sqlite(Pool<ConnectionManager<SqliteConnection>>, Arc<Mutex<()>>),
 }
 
 /// A connection checked out of a [`DbPool`].
 pub enum DbConn {
     /// PostgreSQL.
     Pg(PooledConnection<ConnectionManager<PgConnection>>),
-    /// SQLite.
-    Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
+    /// SQLite, with the process's writer lock.
+    Sqlite(
+        PooledConnection<ConnectionManager<SqliteConnection>>,
+        Arc<Mutex<()>>,
+    ),
 }
 
 #[derive(Debug)]
@@ -93,7 +97,7 @@ impl DbPool {
                 .connection_customizer(Box::new(SqlitePragmas))
                 .build(ConnectionManager::<SqliteConnection>::new(url))
                 .map_err(|e| StoreError::Pool(e.to_string()))?;
-            Ok(Self::Sqlite(pool))
+            Ok(Self::Sqlite(pool, Arc::new(Mutex::new(()))))
         }
     }
 
@@ -106,7 +110,7 @@ impl DbPool {
     pub fn backend(&self) -> &'static str {
         match self {
             Self::Pg(_) => "postgres",
-            Self::Sqlite(_) => "sqlite",
+            Self::Sqlite(..) => "sqlite",
         }
     }
 
@@ -114,7 +118,7 @@ impl DbPool {
     pub fn get(&self) -> Result<DbConn, StoreError> {
         Ok(match self {
             Self::Pg(p) => DbConn::Pg(p.get()?),
-            Self::Sqlite(p) => DbConn::Sqlite(p.get()?),
+            Self::Sqlite(p, lock) => DbConn::Sqlite(p.get()?, Arc::clone(lock)),
         })
     }
 
@@ -132,7 +136,7 @@ impl DbPool {
                 c.batch_execute("SELECT pg_advisory_unlock(7248101)")?;
                 ran.map_err(mig)
             }
-            DbConn::Sqlite(mut c) => c
+            DbConn::Sqlite(mut c, _) => c
                 .run_pending_migrations(SQLITE_MIGRATIONS)
                 .map(|v| v.len())
                 .map_err(mig),
@@ -150,7 +154,7 @@ macro_rules! with_conn {
                 let $c: &mut ::diesel::pg::PgConnection = &mut *pooled;
                 $body
             }
-            $crate::store::conn::DbConn::Sqlite(pooled) => {
+            $crate::store::conn::DbConn::Sqlite(pooled, _) => {
                 let $c: &mut ::diesel::sqlite::SqliteConnection = &mut *pooled;
                 $body
             }
@@ -168,7 +172,13 @@ macro_rules! write_tx {
                 &mut **pooled,
                 |$c: &mut ::diesel::pg::PgConnection| $body,
             ),
-            $crate::store::conn::DbConn::Sqlite(pooled) => {
+            $crate::store::conn::DbConn::Sqlite(pooled, lock) => {
+                // Writers of this process queue on a mutex instead of in SQLite's busy
+                // handler, whose sleeps add milliseconds under contention; other processes
+                // (the CLI) are still serialised by BEGIN IMMEDIATE and busy_timeout.
+                let _writer = lock
+                    .lock()
+                    .unwrap_or_else(::std::sync::PoisonError::into_inner);
                 pooled.immediate_transaction(|$c: &mut ::diesel::sqlite::SqliteConnection| $body)
             }
         }

@@ -14,7 +14,11 @@
 //! `request` (SMS code requests; delivery is not configured, jobs stay queued),
 //! `password` (correct passwords; argon2id at the policy's parameters).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a harness fails loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a harness fails loudly"
+)]
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -73,7 +77,10 @@ impl Conn {
     fn open(addr: SocketAddr) -> Self {
         let s = TcpStream::connect(addr).unwrap();
         s.set_nodelay(true).unwrap();
-        Self { addr, reader: BufReader::new(s) }
+        Self {
+            addr,
+            reader: BufReader::new(s),
+        }
     }
 
     fn send(&mut self, method: &str, path: &str, key: &str, body: &str) -> (u16, String) {
@@ -88,7 +95,11 @@ impl Conn {
         }
         let mut line = String::new();
         self.reader.read_line(&mut line).unwrap();
-        let status = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let status = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
         let mut len = 0usize;
         loop {
             line.clear();
@@ -122,27 +133,44 @@ impl Drop for ServerProc {
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 
 fn start(a: &Args) -> (ServerProc, SocketAddr, String) {
     let dir = tempfile::tempdir().unwrap();
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let mut cmd = Command::new(&a.sae);
-    cmd.args(["serve", "--listen", &addr.to_string(), "--data-dir"]).arg(dir.path()).env("SAE_LOG", "warn").stdout(Stdio::null());
+    cmd.args(["serve", "--listen", &addr.to_string(), "--data-dir"])
+        .arg(dir.path())
+        .env("SAE_LOG", "warn")
+        .stdout(Stdio::null());
     if let Some(url) = &a.database_url {
         cmd.args(["--database-url", url]);
     }
-    let child = cmd.spawn().expect("start sae (build it with cargo build --release -p action-provider)");
+    let child = cmd
+        .spawn()
+        .expect("start sae (build it with cargo build --release -p action-provider)");
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(addr).is_err() {
         assert!(Instant::now() < deadline, "server did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
     let creds = std::fs::read_to_string(dir.path().join("initial-credentials")).unwrap();
-    let key = creds.lines().find_map(|l| l.strip_prefix("api_key = ")).unwrap().to_owned();
+    let key = creds
+        .lines()
+        .find_map(|l| l.strip_prefix("api_key = "))
+        .unwrap()
+        .to_owned();
     (ServerProc { child, _dir: dir }, addr, key)
 }
 
@@ -152,24 +180,55 @@ type Gen = Box<dyn FnMut() -> (&'static str, String) + Send>;
 fn prepare(a: &Args, addr: SocketAddr, key: &str) -> Vec<Gen> {
     let mut c = Conn::open(addr);
     let ok = |(s, b): (u16, String)| assert!((200..300).contains(&s), "{s} {b}");
-    ok(c.send("PUT", "/v1/config/lockout", key, r#"{"enabled":false,"throttle":{"enabled":false,"after":5,"max_delay_s":900}}"#));
+    ok(c.send(
+        "PUT",
+        "/v1/config/lockout",
+        key,
+        r#"{"enabled":false,"throttle":{"enabled":false,"after":5,"max_delay_s":900}}"#,
+    ));
     let workers = a.connections;
     match a.scenario.as_str() {
         "validate-wrong" => {
             ok(c.send("POST", "/v1/users", key, r#"{"login":"load-user"}"#));
-            ok(c.send("POST", "/v1/users/load-user/tokens", key, r#"{"type":"totp"}"#));
-            (0..workers).map(|_| Box::new(|| ("/v1/otp/validate", r#"{"login":"load-user","code":"000000"}"#.to_owned())) as Gen).collect()
+            ok(c.send(
+                "POST",
+                "/v1/users/load-user/tokens",
+                key,
+                r#"{"type":"totp"}"#,
+            ));
+            (0..workers)
+                .map(|_| {
+                    Box::new(|| {
+                        (
+                            "/v1/otp/validate",
+                            r#"{"login":"load-user","code":"000000"}"#.to_owned(),
+                        )
+                    }) as Gen
+                })
+                .collect()
         }
         "validate-ok" => {
-            let mut per_worker: Vec<Vec<(String, Hotp)>> = (0..workers).map(|_| Vec::new()).collect();
+            let mut per_worker: Vec<Vec<(String, Hotp)>> =
+                (0..workers).map(|_| Vec::new()).collect();
             for u in 0..a.users {
                 let login = format!("u{u}");
-                ok(c.send("POST", "/v1/users", key, &format!(r#"{{"login":"{login}"}}"#)));
-                let (s, body) = c.send("POST", &format!("/v1/users/{login}/tokens"), key, r#"{"type":"hotp"}"#);
+                ok(c.send(
+                    "POST",
+                    "/v1/users",
+                    key,
+                    &format!(r#"{{"login":"{login}"}}"#),
+                ));
+                let (s, body) = c.send(
+                    "POST",
+                    &format!("/v1/users/{login}/tokens"),
+                    key,
+                    r#"{"type":"hotp"}"#,
+                );
                 ok((s, body.clone()));
                 let v: serde_json::Value = serde_json::from_str(&body).unwrap();
                 let secret = Secret::from_base32(v["secret_base32"].as_str().unwrap()).unwrap();
-                per_worker[u % workers].push((login, Hotp::new(&secret, Algorithm::Sha1, Digits::SIX)));
+                per_worker[u % workers]
+                    .push((login, Hotp::new(&secret, Algorithm::Sha1, Digits::SIX)));
             }
             per_worker
                 .into_iter()
@@ -184,14 +243,22 @@ fn prepare(a: &Args, addr: SocketAddr, key: &str) -> Vec<Gen> {
                             i = 0;
                             counter += 1;
                         }
-                        ("/v1/otp/validate", format!(r#"{{"login":"{login}","code":"{}"}}"#, code.as_str()))
+                        (
+                            "/v1/otp/validate",
+                            format!(r#"{{"login":"{login}","code":"{}"}}"#, code.as_str()),
+                        )
                     }) as Gen
                 })
                 .collect()
         }
         "request" => {
             for u in 0..a.users {
-                ok(c.send("POST", "/v1/users", key, &format!(r#"{{"login":"r{u}","mobile":"+5511900{u:06}"}}"#)));
+                ok(c.send(
+                    "POST",
+                    "/v1/users",
+                    key,
+                    &format!(r#"{{"login":"r{u}","mobile":"+5511900{u:06}"}}"#),
+                ));
             }
             let users = a.users;
             (0..workers)
@@ -199,14 +266,31 @@ fn prepare(a: &Args, addr: SocketAddr, key: &str) -> Vec<Gen> {
                     let mut i = w;
                     Box::new(move || {
                         i = (i + workers) % users;
-                        ("/v1/otp/request", format!(r#"{{"login":"r{i}","channel":"sms"}}"#))
+                        (
+                            "/v1/otp/request",
+                            format!(r#"{{"login":"r{i}","channel":"sms"}}"#),
+                        )
                     }) as Gen
                 })
                 .collect()
         }
         "password" => {
-            ok(c.send("POST", "/v1/users", key, r#"{"login":"pw-user","password":"load-test-password"}"#));
-            (0..workers).map(|_| Box::new(|| ("/v1/auth/password", r#"{"login":"pw-user","password":"load-test-password"}"#.to_owned())) as Gen).collect()
+            ok(c.send(
+                "POST",
+                "/v1/users",
+                key,
+                r#"{"login":"pw-user","password":"load-test-password"}"#,
+            ));
+            (0..workers)
+                .map(|_| {
+                    Box::new(|| {
+                        (
+                            "/v1/auth/password",
+                            r#"{"login":"pw-user","password":"load-test-password"}"#.to_owned(),
+                        )
+                    }) as Gen
+                })
+                .collect()
         }
         other => panic!("unknown scenario {other}"),
     }
@@ -222,16 +306,20 @@ fn main() {
     let errors = Arc::new(AtomicU64::new(0));
     let latencies = Arc::new(Mutex::new(Vec::<u32>::new()));
     let started = Instant::now();
-    let per_worker_interval = a.rate.map(|r| Duration::from_secs_f64(a.connections as f64 / r as f64));
+    let per_worker_interval = a
+        .rate
+        .map(|r| Duration::from_secs_f64(a.connections as f64 / r as f64));
     let handles: Vec<_> = gens
         .into_iter()
         .enumerate()
         .map(|(w, mut next)| {
-            let (stop, errors, latencies, key) = (stop.clone(), errors.clone(), latencies.clone(), key.clone());
+            let (stop, errors, latencies, key) =
+                (stop.clone(), errors.clone(), latencies.clone(), key.clone());
             std::thread::spawn(move || {
                 let mut conn = Conn::open(addr);
                 let mut local = Vec::with_capacity(100_000);
-                let mut due = Instant::now() + per_worker_interval.map_or(Duration::ZERO, |i| i.mul_f64(w as f64 / 16.0));
+                let mut due = Instant::now()
+                    + per_worker_interval.map_or(Duration::ZERO, |i| i.mul_f64(w as f64 / 16.0));
                 while !stop.load(Ordering::Relaxed) {
                     if let Some(interval) = per_worker_interval {
                         let now = Instant::now();
@@ -242,12 +330,18 @@ fn main() {
                     }
                     let (path, body) = next();
                     // Open-loop: latency counts from when the request was due.
-                    let t0 = if per_worker_interval.is_some() { due - per_worker_interval.unwrap_or_default() } else { Instant::now() };
+                    let t0 = if per_worker_interval.is_some() {
+                        due - per_worker_interval.unwrap_or_default()
+                    } else {
+                        Instant::now()
+                    };
                     let (status, text) = conn.send("POST", path, &key, &body);
                     local.push(u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX));
                     let expected = match path {
                         "/v1/otp/request" => status == 202,
-                        _ => status == 200 && (!body.contains("\"code\"") || text.contains("valid")),
+                        _ => {
+                            status == 200 && (!body.contains("\"code\"") || text.contains("valid"))
+                        }
                     };
                     if !expected {
                         errors.fetch_add(1, Ordering::Relaxed);
@@ -266,8 +360,17 @@ fn main() {
     let elapsed = started.elapsed().as_secs_f64();
     let mut lat = latencies.lock().unwrap().clone();
     lat.sort_unstable();
-    let pct = |p: f64| lat.get(((lat.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0) as f64 / 1000.0;
-    let backend = if a.database_url.is_some() { "postgres" } else { "sqlite" };
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 - 1.0) * p) as usize)
+            .copied()
+            .unwrap_or(0) as f64
+            / 1000.0
+    };
+    let backend = if a.database_url.is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
     println!(
         "scenario={} backend={} connections={} rate={} requests={} req/s={:.0} p50={:.2}ms p99={:.2}ms max={:.2}ms errors={} idle_rss={}MiB loaded_rss={}MiB",
         a.scenario,
