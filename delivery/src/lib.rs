@@ -2,3 +2,5 @@
 //!
 //! Empty until the delivery issues land; nothing here claims to send anything yet.
 #![forbid(unsafe_code)]
+
+pub mod email;
