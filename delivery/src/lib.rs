@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod email;
 pub mod error;
 pub mod failover;
 pub mod sms;

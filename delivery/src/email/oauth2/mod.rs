@@ -1,0 +1,22 @@
+//! OAuth2 for mail accounts: profiles, provider presets, the authorization code + PKCE
+//! request, token requests and the refresh rule.
+//!
+//! Pure parts (profile checks, presets, PKCE, answer parsing, [`needs_refresh`]) are
+//! separate from the one type that does HTTP, [`TokenClient`].
+
+mod authorize;
+mod client;
+mod error;
+mod presets;
+mod profile;
+mod token;
+
+pub use authorize::{AuthorizationRequest, pkce_challenge};
+pub use client::{DEFAULT_TOKEN_TIMEOUT, TokenClient};
+pub use error::OAuth2Error;
+pub use presets::{
+    GOOGLE_AUTHORIZATION_CODE, MICROSOFT_365_AUTHORIZATION_CODE, MICROSOFT_365_CLIENT_CREDENTIALS,
+    PRESETS, Preset, preset,
+};
+pub use profile::{Flow, OAuth2Profile, ProfileError, ProfileSettings};
+pub use token::{REFRESH_MARGIN_SECS, Token, needs_refresh};

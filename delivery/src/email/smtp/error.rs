@@ -1,0 +1,443 @@
+//! [`SendError`] and its [`ErrorClass`]: what retry, token refresh and failover decide on.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+/// The class of a failed send, the only thing retry and failover decisions look at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorClass {
+    /// The server refused the credentials (SMTP 530/534/535, or an XOAUTH2 error
+    /// challenge). With OAuth2 the token is refreshed once and the send retried.
+    Authentication,
+    /// Trying again later may work: connection refused or reset, timeout, DNS, SMTP 4xx.
+    Transient,
+    /// The server refused the mail for good (SMTP 5xx other than authentication and
+    /// recipient), or the account is misconfigured.
+    Permanent,
+    /// The server refused the recipient address (5xx with enhanced status 5.1.x): another
+    /// account would do no better.
+    Recipient,
+    /// The TLS handshake failed (certificate not trusted, wrong host name, protocol) or
+    /// STARTTLS was required but not offered.
+    Tls,
+    /// No OAuth2 access token could be obtained (set by the dispatcher, never by SMTP).
+    TokenUnavailable,
+}
+
+impl ErrorClass {
+    /// The stable snake_case name (`authentication`, `transient`, …) for reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Authentication => "authentication",
+            Self::Transient => "transient",
+            Self::Permanent => "permanent",
+            Self::Recipient => "recipient",
+            Self::Tls => "tls",
+            Self::TokenUnavailable => "token_unavailable",
+        }
+    }
+}
+
+impl fmt::Display for ErrorClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why one SMTP send failed. The text is the SMTP client's or server's own (e.g.
+/// `permanent error (535): 5.7.8 Authentication credentials invalid`); it never holds a
+/// password or token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// See [`ErrorClass::Authentication`].
+    #[error("SMTP authentication failed: {text}")]
+    Authentication {
+        /// The error text.
+        text: String,
+    },
+    /// See [`ErrorClass::Transient`].
+    #[error("temporary SMTP failure: {text}")]
+    Transient {
+        /// The error text.
+        text: String,
+    },
+    /// See [`ErrorClass::Permanent`].
+    #[error("SMTP failure: {text}")]
+    Permanent {
+        /// The error text.
+        text: String,
+    },
+    /// See [`ErrorClass::Recipient`].
+    #[error("the SMTP server refused the recipient: {text}")]
+    Recipient {
+        /// The error text.
+        text: String,
+    },
+    /// See [`ErrorClass::Tls`].
+    #[error("TLS failure: {text}")]
+    Tls {
+        /// The error text (e.g. `invalid peer certificate: UnknownIssuer`).
+        text: String,
+    },
+    /// The account authenticates with OAuth2 but no access token was given.
+    #[error("the account authenticates with OAuth2 but no access token was given")]
+    MissingAccessToken,
+    /// The MIME message could not be built.
+    #[error("the mail could not be built: {reason}")]
+    Message {
+        /// The builder's reason.
+        reason: String,
+    },
+}
+
+impl SendError {
+    /// The class retry and failover decide on.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Self::Authentication { .. } => ErrorClass::Authentication,
+            Self::Transient { .. } => ErrorClass::Transient,
+            Self::Recipient { .. } => ErrorClass::Recipient,
+            Self::Tls { .. } => ErrorClass::Tls,
+            Self::Permanent { .. } | Self::MissingAccessToken | Self::Message { .. } => {
+                ErrorClass::Permanent
+            }
+        }
+    }
+
+    /// Classifies an error of lettre's SMTP transport. `xoauth2` says whether the attempt
+    /// authenticated with XOAUTH2 (then an unexpected challenge is the server's way of
+    /// rejecting the token, as Gmail does).
+    pub(crate) fn from_lettre(error: &lettre::transport::smtp::Error, xoauth2: bool) -> Self {
+        let text = error_text(error);
+        let observed = Observed {
+            code: error.status().map(u16::from),
+            reply: error.source().map(ToString::to_string),
+            tls: error.is_tls() || has_rustls_cause(error),
+            client: error.is_client(),
+            text: &text,
+            xoauth2,
+        };
+        match classify(&observed) {
+            ErrorClass::Authentication => Self::Authentication { text },
+            ErrorClass::Permanent => Self::Permanent { text },
+            ErrorClass::Recipient => Self::Recipient { text },
+            ErrorClass::Tls => Self::Tls { text },
+            ErrorClass::Transient | ErrorClass::TokenUnavailable => Self::Transient { text },
+        }
+    }
+}
+
+/// What classification needs to know about a lettre error.
+struct Observed<'a> {
+    /// The SMTP reply code of a negative reply.
+    code: Option<u16>,
+    /// The reply text of a negative reply (starts with the enhanced status code).
+    reply: Option<String>,
+    /// A TLS error, or a rustls error anywhere in the causes.
+    tls: bool,
+    /// A client-side protocol error.
+    client: bool,
+    /// The whole error text.
+    text: &'a str,
+    /// The attempt authenticated with XOAUTH2.
+    xoauth2: bool,
+}
+
+/// The pure classification rule, documented on [`ErrorClass`].
+fn classify(o: &Observed<'_>) -> ErrorClass {
+    if o.tls {
+        return ErrorClass::Tls;
+    }
+    if let Some(code) = o.code {
+        return match code {
+            530 | 534 | 535 => ErrorClass::Authentication,
+            400..=499 => ErrorClass::Transient,
+            _ if o
+                .reply
+                .as_deref()
+                .is_some_and(|r| r.trim_start().starts_with("5.1.")) =>
+            {
+                ErrorClass::Recipient
+            }
+            _ => ErrorClass::Permanent,
+        };
+    }
+    if o.client {
+        if o.xoauth2 && o.text.contains("does not expect a challenge") {
+            return ErrorClass::Authentication;
+        }
+        if o.text.contains("STARTTLS is not supported") {
+            return ErrorClass::Tls;
+        }
+        return ErrorClass::Permanent;
+    }
+    // Connection, network, timeout, unparseable answer, shut-down transport.
+    ErrorClass::Transient
+}
+
+/// True when a `rustls::Error` is among the causes (a failed handshake surfaces as a
+/// lettre connection error wrapping an `io::Error` wrapping the rustls error).
+fn has_rustls_cause(error: &(dyn StdError + 'static)) -> bool {
+    let mut current: Option<&(dyn StdError + 'static)> = Some(error);
+    while let Some(e) = current {
+        if e.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+        {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
+/// The error's text with every cause not already shown in it, and without the repeated
+/// segments lettre produces when it wraps an error twice (`Connection error: Connection
+/// error: …`).
+fn error_text(error: &lettre::transport::smtp::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let shown = cause.to_string();
+        if !text.contains(&shown) {
+            text.push_str(": ");
+            text.push_str(&shown);
+        }
+        source = cause.source();
+    }
+    collapse_repeats(&text)
+}
+
+/// Drops a `": "`-separated segment equal to the one before it.
+fn collapse_repeats(text: &str) -> String {
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in text.split(": ") {
+        if segments.last() != Some(&segment) {
+            segments.push(segment);
+        }
+    }
+    segments.join(": ")
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "in a test a panic is the failure report"
+)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classification_table() {
+        // (name, code, reply, tls, client, text, xoauth2, expected)
+        type Row = (
+            &'static str,
+            Option<u16>,
+            Option<&'static str>,
+            bool,
+            bool,
+            &'static str,
+            bool,
+            ErrorClass,
+        );
+        let rows: &[Row] = &[
+            (
+                "535 bad credentials",
+                Some(535),
+                Some("5.7.8 Authentication credentials invalid"),
+                false,
+                false,
+                "",
+                true,
+                ErrorClass::Authentication,
+            ),
+            (
+                "534 app password needed",
+                Some(534),
+                Some("5.7.9"),
+                false,
+                false,
+                "",
+                false,
+                ErrorClass::Authentication,
+            ),
+            (
+                "530 auth required",
+                Some(530),
+                Some("5.7.0"),
+                false,
+                false,
+                "",
+                false,
+                ErrorClass::Authentication,
+            ),
+            (
+                "454 temporary auth failure",
+                Some(454),
+                Some("4.7.0"),
+                false,
+                false,
+                "",
+                true,
+                ErrorClass::Transient,
+            ),
+            (
+                "421 service unavailable",
+                Some(421),
+                None,
+                false,
+                false,
+                "",
+                false,
+                ErrorClass::Transient,
+            ),
+            (
+                "450 mailbox busy",
+                Some(450),
+                Some("4.2.1"),
+                false,
+                false,
+                "",
+                false,
+                ErrorClass::Transient,
+            ),
+            (
+                "550 unknown recipient",
+                Some(550),
+                Some("5.1.1 no such user"),
+                false,
+                false,
+                "",
+                false,
+                ErrorClass::Recipient,
+            ),
+            (
+                "550 relay denied",
+                Some(550),
+                Some("5.7.1 relaying denied"),
+                false,
+                false,
+                "",
+                false,
+                ErrorClass::Permanent,
+            ),
+            (
+                "552 too big",
+                Some(552),
+                None,
+                false,
+                false,
+                "",
+                false,
+                ErrorClass::Permanent,
+            ),
+            (
+                "tls handshake",
+                None,
+                None,
+                true,
+                false,
+                "invalid peer certificate",
+                false,
+                ErrorClass::Tls,
+            ),
+            (
+                "xoauth2 error challenge",
+                None,
+                None,
+                false,
+                true,
+                "internal client error: This mechanism does not expect a challenge",
+                true,
+                ErrorClass::Authentication,
+            ),
+            (
+                "challenge without xoauth2",
+                None,
+                None,
+                false,
+                true,
+                "internal client error: This mechanism does not expect a challenge",
+                false,
+                ErrorClass::Permanent,
+            ),
+            (
+                "no starttls",
+                None,
+                None,
+                false,
+                true,
+                "STARTTLS is not supported on this server",
+                false,
+                ErrorClass::Tls,
+            ),
+            (
+                "no mechanism",
+                None,
+                None,
+                false,
+                true,
+                "No compatible authentication mechanism was found",
+                false,
+                ErrorClass::Permanent,
+            ),
+            (
+                "connection refused",
+                None,
+                None,
+                false,
+                false,
+                "Connection error: Connection refused",
+                false,
+                ErrorClass::Transient,
+            ),
+        ];
+        for (name, code, reply, tls, client, text, xoauth2, expected) in rows {
+            let observed = Observed {
+                code: *code,
+                reply: reply.map(str::to_owned),
+                tls: *tls,
+                client: *client,
+                text,
+                xoauth2: *xoauth2,
+            };
+            assert_eq!(classify(&observed), *expected, "row {name}");
+        }
+    }
+
+    #[test]
+    fn repeated_segments_are_collapsed() {
+        let rows = [
+            (
+                "double wrap",
+                "Connection error: Connection error: invalid peer certificate: UnknownIssuer",
+                "Connection error: invalid peer certificate: UnknownIssuer",
+            ),
+            (
+                "nothing repeated",
+                "permanent error (535): 5.7.8 bad",
+                "permanent error (535): 5.7.8 bad",
+            ),
+            ("repeat not adjacent", "a: b: a", "a: b: a"),
+        ];
+        for (name, input, expected) in rows {
+            assert_eq!(collapse_repeats(input), expected, "row {name}");
+        }
+    }
+
+    #[test]
+    fn rustls_cause_is_found_through_io_error() {
+        let inner = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let io = std::io::Error::new(std::io::ErrorKind::InvalidData, inner);
+        assert!(has_rustls_cause(&io));
+        let plain = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        assert!(!has_rustls_cause(&plain));
+    }
+}

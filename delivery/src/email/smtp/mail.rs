@@ -1,0 +1,269 @@
+//! [`OutgoingMail`]: one plain-text mail to one recipient, and its MIME rendering.
+
+use std::fmt;
+
+use lettre::address::Envelope;
+use lettre::message::Mailbox;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::{Address, Message};
+
+use super::account::SmtpAccount;
+use super::error::SendError;
+
+/// Longest subject accepted, in characters.
+const MAX_SUBJECT_CHARS: usize = 998;
+
+/// What a mail is for; it decides which optional headers it gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MailKind {
+    /// Carries a one-time code: never a read receipt request (a receipt would tell a
+    /// third party when the code was read, and the code must not linger).
+    Code,
+    /// A notification: asks for a read receipt when the account has a read-receipt address.
+    Notification,
+    /// The "test configuration" mail: no read receipt.
+    Test,
+}
+
+/// One plain-text mail to one recipient. `Debug` hides the body (it may hold a code).
+#[derive(Clone)]
+pub struct OutgoingMail {
+    to: Address,
+    subject: String,
+    body: String,
+    kind: MailKind,
+}
+
+impl OutgoingMail {
+    /// A mail to `to` (a bare address, `user@example.com`). The subject must be a single
+    /// line of at most 998 characters.
+    pub fn new(
+        to: &str,
+        subject: impl Into<String>,
+        body: impl Into<String>,
+        kind: MailKind,
+    ) -> Result<Self, MailError> {
+        let to = to
+            .trim()
+            .parse::<Address>()
+            .map_err(|e| MailError::InvalidRecipient {
+                reason: e.to_string(),
+            })?;
+        let subject = subject.into();
+        if subject.chars().count() > MAX_SUBJECT_CHARS || subject.contains(['\r', '\n']) {
+            return Err(MailError::InvalidSubject);
+        }
+        Ok(Self {
+            to,
+            subject,
+            body: body.into(),
+            kind,
+        })
+    }
+
+    /// The "test configuration" mail for `account_name`, to `to`.
+    pub fn test(to: &str, account_name: &str) -> Result<Self, MailError> {
+        Self::new(
+            to,
+            format!("SAE test mail ({account_name})"),
+            format!(
+                "This is a test mail sent by SAE through the SMTP account \"{account_name}\".\r\n\
+                 If you can read it, the account's configuration works.\r\n"
+            ),
+            MailKind::Test,
+        )
+    }
+
+    /// The recipient.
+    pub fn to(&self) -> &Address {
+        &self.to
+    }
+
+    /// The subject.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// The plain-text body.
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+
+    /// What the mail is for.
+    pub fn kind(&self) -> MailKind {
+        self.kind
+    }
+
+    /// The MIME message and envelope sent through `account`.
+    pub(crate) fn render(&self, account: &SmtpAccount) -> Result<Message, SendError> {
+        let mut builder = Message::builder()
+            .from(account.sender().clone())
+            .to(Mailbox::new(None, self.to.clone()))
+            .subject(self.subject.as_str());
+        if let Some(reply_to) = account.reply_to() {
+            builder = builder.reply_to(reply_to.clone());
+        }
+        if self.kind == MailKind::Notification
+            && let Some(receipts) = account.read_receipt_to()
+        {
+            builder = builder.raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("Disposition-Notification-To"),
+                format!("<{receipts}>"),
+            ));
+        }
+        let envelope = Envelope::new(
+            Some(account.envelope_sender().clone()),
+            vec![self.to.clone()],
+        )
+        .map_err(|e| SendError::Message {
+            reason: e.to_string(),
+        })?;
+        builder
+            .envelope(envelope)
+            .header(ContentType::TEXT_PLAIN)
+            .body(self.body.clone())
+            .map_err(|e| SendError::Message {
+                reason: e.to_string(),
+            })
+    }
+}
+
+impl fmt::Debug for OutgoingMail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OutgoingMail")
+            .field("to", &self.to)
+            .field("subject", &self.subject)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .field("kind", &self.kind)
+            .finish()
+    }
+}
+
+/// Why a mail could not be built. Each message names the offending field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MailError {
+    /// The recipient is not a valid address.
+    #[error("to is not a valid mail address: {reason}")]
+    InvalidRecipient {
+        /// The parser's reason.
+        reason: String,
+    },
+    /// The subject has a line break or is longer than 998 characters.
+    #[error("subject must be one line of at most 998 characters")]
+    InvalidSubject,
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "in a test a panic is the failure report"
+)]
+mod tests {
+    use super::*;
+    use crate::email::smtp::SmtpAccountSettings;
+
+    fn account(read_receipt_to: Option<&str>) -> SmtpAccount {
+        let mut s = SmtpAccountSettings::new("main", "smtp.example.com", "SAE <sae@example.com>");
+        s.read_receipt_to = read_receipt_to.map(str::to_owned);
+        s.reply_to = Some("help@example.com".into());
+        s.return_path = Some("bounces@example.com".into());
+        SmtpAccount::new(s).expect("valid")
+    }
+
+    fn rendered(mail: &OutgoingMail, account: &SmtpAccount) -> String {
+        let message = mail.render(account).expect("renders");
+        String::from_utf8(message.formatted()).expect("utf-8")
+    }
+
+    #[test]
+    fn read_receipt_header_only_on_notifications() {
+        let rows = [
+            (
+                "code with receipts configured",
+                MailKind::Code,
+                Some("r@example.com"),
+                false,
+            ),
+            (
+                "test with receipts configured",
+                MailKind::Test,
+                Some("r@example.com"),
+                false,
+            ),
+            (
+                "notification with receipts",
+                MailKind::Notification,
+                Some("r@example.com"),
+                true,
+            ),
+            (
+                "notification without receipts",
+                MailKind::Notification,
+                None,
+                false,
+            ),
+        ];
+        for (name, kind, receipts, expected) in rows {
+            let mail = OutgoingMail::new("user@example.com", "Hello", "Your code is 123456", kind)
+                .expect("valid");
+            let text = rendered(&mail, &account(receipts));
+            assert_eq!(
+                text.contains("Disposition-Notification-To: <r@example.com>"),
+                expected,
+                "row {name}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn envelope_and_headers() {
+        let account = account(None);
+        let mail =
+            OutgoingMail::new("user@example.com", "Hi", "body", MailKind::Code).expect("valid");
+        let message = mail.render(&account).expect("renders");
+        assert_eq!(
+            message
+                .envelope()
+                .from()
+                .map(ToString::to_string)
+                .as_deref(),
+            Some("bounces@example.com")
+        );
+        let text = String::from_utf8(message.formatted()).expect("utf-8");
+        assert!(text.contains("From: SAE <sae@example.com>"), "{text}");
+        assert!(text.contains("Reply-To: help@example.com"), "{text}");
+        assert!(text.contains("To: user@example.com"), "{text}");
+    }
+
+    #[test]
+    fn invalid_mails_are_refused() {
+        let rows: &[(&str, &str, &str, &str)] = &[
+            ("bad recipient", "nobody", "s", "to"),
+            (
+                "subject with newline",
+                "a@example.com",
+                "s\r\nBcc: x@y.z",
+                "subject",
+            ),
+            (
+                "subject too long",
+                "a@example.com",
+                &"x".repeat(999),
+                "subject",
+            ),
+        ];
+        for (name, to, subject, field) in rows {
+            let err = OutgoingMail::new(to, *subject, "b", MailKind::Code).expect_err(name);
+            assert!(err.to_string().starts_with(field), "row {name}: {err}");
+        }
+    }
+
+    #[test]
+    fn debug_hides_the_body() {
+        let mail =
+            OutgoingMail::new("a@example.com", "s", "code 987654", MailKind::Code).expect("valid");
+        assert!(!format!("{mail:?}").contains("987654"));
+    }
+}
