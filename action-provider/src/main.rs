@@ -14,6 +14,7 @@ mod metrics;
 mod otp_cmd;
 mod outbox;
 mod policies;
+mod senders;
 mod store;
 mod timefmt;
 
