@@ -33,6 +33,8 @@ pub struct AppState {
     pub outbox_notify: tokio::sync::Notify,
     /// Bounds concurrent password hashing (argon2 uses ~19 MiB and a core per hash).
     pub hash_slots: tokio::sync::Semaphore,
+    /// SMS configuration and sender.
+    pub sms: crate::sms::SmsState,
 }
 
 impl AppState {
@@ -50,6 +52,7 @@ impl AppState {
             policies: crate::policies::PolicyCache::default(),
             outbox_notify: tokio::sync::Notify::new(),
             hash_slots: tokio::sync::Semaphore::new(cores * 2),
+            sms: crate::sms::SmsState::default(),
         }
     }
 }
@@ -109,10 +112,13 @@ pub async fn serve(state: AppState) -> std::io::Result<()> {
     let listen = state.config.listen;
     let workers = state.config.workers;
     let state = web::Data::new(state);
-    actix_web::rt::spawn(crate::outbox::run(
-        state.clone(),
-        Arc::new(crate::outbox::Unconfigured),
-    ));
+    let router = crate::senders::Router::default().with(
+        "sms",
+        Arc::new(crate::sms::SmsOutbox {
+            state: state.clone(),
+        }),
+    );
+    actix_web::rt::spawn(crate::outbox::run(state.clone(), Arc::new(router)));
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())

@@ -15,6 +15,7 @@ mod otp_cmd;
 mod outbox;
 mod policies;
 mod senders;
+mod sms;
 mod store;
 mod timefmt;
 

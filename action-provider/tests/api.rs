@@ -16,4 +16,5 @@ mod api {
     mod otp;
     mod password;
     mod request;
+    mod sms;
 }

@@ -319,3 +319,73 @@ pub fn request(
         body: String::from_utf8_lossy(&body).into_owned(),
     }
 }
+
+/// The Python interpreter with the test peers installed (`SAE_PYTHON`, else `.venv`), or
+/// `None` (then the test is skipped, unless `SAE_REQUIRE_PEERS=1` makes it a failure).
+pub fn python() -> Option<PathBuf> {
+    let candidate = std::env::var_os("SAE_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python"));
+    if candidate.exists() {
+        return Some(candidate);
+    }
+    assert!(
+        std::env::var("SAE_REQUIRE_PEERS").as_deref() != Ok("1"),
+        "no Python peers ({candidate:?}) but SAE_REQUIRE_PEERS=1: run scripts/test.sh"
+    );
+    eprintln!("skipped: no Python peers (run scripts/test.sh)");
+    None
+}
+
+/// A Python peer process from `delivery/tests/peers/`, killed on drop.
+pub struct Peer {
+    child: Child,
+    /// The port it listens on.
+    pub port: u16,
+}
+
+impl Peer {
+    /// Starts `delivery/tests/peers/<script>` and reads `PORT <n>` from its stdout.
+    pub fn start(python: &std::path::Path, script: &str, args: &[&str]) -> Self {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../delivery/tests/peers")
+            .join(script);
+        let mut child = Command::new(python)
+            .arg(path)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python peer starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let port = loop {
+            let line = lines.next().expect("peer printed its port").unwrap();
+            if let Some(p) = line.strip_prefix("PORT ") {
+                break p.trim().parse().unwrap();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Self { child, port }
+    }
+
+    /// GET a path of the peer as JSON.
+    pub fn get(&self, path: &str) -> Value {
+        request(
+            format!("127.0.0.1:{}", self.port).parse().unwrap(),
+            "GET",
+            path,
+            None,
+            None,
+            &[],
+        )
+        .json()
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

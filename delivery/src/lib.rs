@@ -11,6 +11,6 @@ use sae_core::template;
 pub use error::SendError;
 pub use failover::{BrokerLabel, BrokerMode, Outcome, next_broker};
 pub use sms::{
-    Attempt, AttemptRecord, Broker, BrokerConfig, ConfigError, Delivery, MessageError, SmsConfig,
-    SmsConfigInput, SmsMessage, SmsSender,
+    Attempt, AttemptRecord, Broker, BrokerConfig, Budget, Budgets, ConfigError, Delivery,
+    MessageError, SmsConfig, SmsConfigInput, SmsMessage, SmsSender,
 };

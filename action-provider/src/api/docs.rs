@@ -28,6 +28,8 @@ Errors are `application/problem+json` (RFC 9457) with a stable `code` and, for i
         super::config::get_im, super::config::put_im, super::config::get_lockout, super::config::put_lockout,
         super::policies::get_global, super::policies::put_global, super::policies::get_authsys,
         super::policies::put_authsys, super::policies::get_mfa, super::policies::put_mfa, super::policies::password_test,
+        super::delivery::get_sms, super::delivery::put_sms, super::delivery::test_sms, super::delivery::get_voice,
+        super::delivery::put_voice, super::delivery::report,
         super::messages::list, super::messages::create, super::messages::read, super::messages::update, super::messages::delete,
     ),
     components(schemas(super::error::Problem)),

@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod credentials;
+pub mod delivery;
 pub mod docs;
 pub mod error;
 pub mod extract;
@@ -23,4 +24,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     credentials::routes(cfg);
     policies::routes(cfg);
     messages::routes(cfg);
+    delivery::routes(cfg);
 }

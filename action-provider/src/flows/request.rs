@@ -13,8 +13,9 @@ use crate::store::models::token::NewIssuedCode;
 use crate::store::{BackendOps as _, NewAudit, NewOutbox, Ops as _};
 use crate::{with_conn, write_tx};
 
-/// Text used when no template of the channel is configured.
-const DEFAULT_SMS: &str = "Your code is {otp}. It expires in {expires_in}.";
+/// Text used when no template of the channel is configured. The code must be the only run
+/// of digits in a message (clients extract it), so the default names no number of minutes.
+const DEFAULT_SMS: &str = "Your SAE verification code is {otp}";
 /// Subject used when no e-mail template is configured.
 const DEFAULT_SUBJECT: &str = "Your verification code";
 
@@ -177,12 +178,43 @@ pub fn request(state: &AppState, input: &RequestInput) -> Result<Answer, ApiErro
         serde_json::json!({"request_id": rid, "expires_at": crate::timefmt::rfc3339(expires_at)})
             .to_string();
     let channel = input.channel.as_str().to_owned();
+    let budgets = match input.channel {
+        Channel::Sms => state
+            .sms
+            .current(state)?
+            .map(|c| *c.config.budgets()),
+        _ => None,
+    };
     let replay = write_tx!(&mut conn, |c| {
         if let Some((key_id, key)) = &input.idempotency {
             // A concurrent request with the same key may have committed meanwhile.
             c.lock_key(&format!("idem:{key_id}:{key}"))?;
             if let Some((digest, status, body)) = c.idem_get(*key_id, key)? {
                 return Ok::<_, ApiError>(Some((digest, status, body)));
+            }
+        }
+        if let (Some(budgets), Some(mobile)) = (&budgets, user.mobile_norm.as_deref()) {
+            c.lock_key(&format!("budget:{mobile}"))?;
+            let over = |issued: &[i64], budget: delivery::Budget| -> Option<i64> {
+                let window = i64::try_from(budget.window().as_secs()).unwrap_or(i64::MAX);
+                let count = usize::try_from(budget.count()).unwrap_or(usize::MAX);
+                (issued.len() >= count).then(|| issued[issued.len() - count] + window - now)
+            };
+            let mut wait = None;
+            if let Some(b) = budgets.per_destination() {
+                let since = now - i64::try_from(b.window().as_secs()).unwrap_or(i64::MAX / 2);
+                wait = wait.max(over(&c.codes_since_for_mobile(mobile, "sms", since)?, b));
+            }
+            if let Some(b) = budgets.per_user() {
+                let since = now - i64::try_from(b.window().as_secs()).unwrap_or(i64::MAX / 2);
+                wait = wait.max(over(&c.codes_since_for_user(user.id, "sms", since)?, b));
+            }
+            if let Some(wait) = wait {
+                return Err(ApiError::TooManyRequests {
+                    retry_after: u64::try_from(wait.max(1)).unwrap_or(1),
+                    detail: "SMS budget exhausted for this destination or user; try again later"
+                        .into(),
+                });
             }
         }
         c.code_insert(&NewIssuedCode {

@@ -7,7 +7,9 @@ pub mod ops;
 pub mod schema;
 
 pub use conn::{DbConn, DbPool, StoreError};
-pub use ops::{BackendOps, ClaimedJob, NewAttempt, NewAudit, NewOutbox, Ops, UserFilter};
+pub use ops::{
+    AttemptFilter, BackendOps, ClaimedJob, NewAttempt, NewAudit, NewOutbox, Ops, UserFilter,
+};
 
 /// Maps a `u64` counter onto `i64` preserving order (flips the sign bit), so SQL `<`/`>`
 /// on the stored value agree with the counters' order over the whole `u64` range.

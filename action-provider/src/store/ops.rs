@@ -184,6 +184,68 @@ pub trait Ops {
     fn outbox_failed(&mut self, id: i64, error: &str, now: i64) -> QueryResult<()>;
     /// Records one delivery attempt.
     fn attempt_insert(&mut self, attempt: &NewAttempt) -> QueryResult<()>;
+    /// A page of delivery attempts (newest last), filtered.
+    fn attempts_page(
+        &mut self,
+        filter: &AttemptFilter,
+        cursor: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<AttemptRow>>;
+    /// Codes issued on `channel` since `since` to this user.
+    fn codes_since_for_user(
+        &mut self,
+        user_id: i64,
+        channel: &str,
+        since: i64,
+    ) -> QueryResult<Vec<i64>>;
+    /// Codes issued on `channel` since `since` to any user with this normalised mobile.
+    fn codes_since_for_mobile(
+        &mut self,
+        mobile_norm: &str,
+        channel: &str,
+        since: i64,
+    ) -> QueryResult<Vec<i64>>;
+}
+
+/// Filters of the delivery report.
+#[derive(Debug, Clone, Default)]
+pub struct AttemptFilter {
+    /// One request.
+    pub request_id: Option<String>,
+    /// From this time.
+    pub since: Option<i64>,
+    /// Until this time.
+    pub until: Option<i64>,
+}
+
+/// A delivery attempt as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = delivery_attempts)]
+pub struct AttemptRow {
+    /// Row id.
+    pub id: i64,
+    /// The outbox job.
+    pub outbox_id: i64,
+    /// The request.
+    pub request_id: String,
+    /// `sms` / `email`.
+    pub channel: String,
+    /// Broker or account.
+    pub broker: String,
+    /// Masked destination.
+    pub destination_masked: String,
+    /// `delivered` / `failed`.
+    pub outcome: String,
+    /// HTTP status.
+    pub http_status: Option<i32>,
+    /// Error or fault.
+    pub error: Option<String>,
+    /// Latency.
+    pub latency_ms: i64,
+    /// Redacted answer excerpt.
+    pub excerpt: Option<String>,
+    /// When.
+    pub at: i64,
 }
 
 /// A delivery job to queue.
@@ -602,6 +664,41 @@ macro_rules! impl_ops {
 
             fn attempt_insert(&mut self, attempt: &NewAttempt) -> QueryResult<()> {
                 diesel::insert_into(delivery_attempts::table).values(attempt).execute(self).map(|_| ())
+            }
+
+            fn attempts_page(&mut self, filter: &AttemptFilter, cursor: i64, limit: i64) -> QueryResult<Vec<AttemptRow>> {
+                let mut q = delivery_attempts::table.select(AttemptRow::as_select()).filter(delivery_attempts::id.gt(cursor)).into_boxed();
+                if let Some(r) = &filter.request_id {
+                    q = q.filter(delivery_attempts::request_id.eq(r.clone()));
+                }
+                if let Some(t) = filter.since {
+                    q = q.filter(delivery_attempts::at.ge(t));
+                }
+                if let Some(t) = filter.until {
+                    q = q.filter(delivery_attempts::at.le(t));
+                }
+                q.order(delivery_attempts::id).limit(limit).load(self)
+            }
+
+            fn codes_since_for_user(&mut self, user_id: i64, channel: &str, since: i64) -> QueryResult<Vec<i64>> {
+                issued_codes::table
+                    .filter(issued_codes::user_id.eq(user_id))
+                    .filter(issued_codes::channel.eq(channel))
+                    .filter(issued_codes::created_at.gt(since))
+                    .select(issued_codes::created_at)
+                    .order(issued_codes::created_at)
+                    .load(self)
+            }
+
+            fn codes_since_for_mobile(&mut self, mobile_norm: &str, channel: &str, since: i64) -> QueryResult<Vec<i64>> {
+                issued_codes::table
+                    .inner_join(users::table)
+                    .filter(users::mobile_norm.eq(mobile_norm))
+                    .filter(issued_codes::channel.eq(channel))
+                    .filter(issued_codes::created_at.gt(since))
+                    .select(issued_codes::created_at)
+                    .order(issued_codes::created_at)
+                    .load(self)
             }
 
             fn settings_versions(&mut self) -> QueryResult<Vec<(String, i64)>> {
