@@ -296,9 +296,118 @@ fn prepare(a: &Args, addr: SocketAddr, key: &str) -> Vec<Gen> {
     }
 }
 
+/// A minimal HTTP broker: answers every request 200 `{"data":{"id":1}}` and counts them.
+fn sink() -> (u16, Arc<AtomicU64>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let count = Arc::new(AtomicU64::new(0));
+    let c = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let c = c.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream);
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let mut len = 0usize;
+                    loop {
+                        line.clear();
+                        reader.read_line(&mut line).unwrap_or(0);
+                        let l = line.trim_end().to_ascii_lowercase();
+                        if l.is_empty() {
+                            break;
+                        }
+                        if let Some(v) = l.strip_prefix("content-length:") {
+                            len = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; len];
+                    if reader.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    c.fetch_add(1, Ordering::Relaxed);
+                    let answer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 17\r\n\r\n{\"data\":{\"id\":1}}";
+                    if reader.get_mut().write_all(answer.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, count)
+}
+
+fn sms_config(primary: &str, backup: Option<&str>) -> String {
+    let broker = |url: &str| format!(r#"{{"kind":"rest","url":"{url}","method":"POST","authorization":"none","body":"{{\"to\":\"{{phone}}\",\"text\":\"{{message}}\"}}","timeout_ms":5000}}"#);
+    match backup {
+        None => format!(r#"{{"primary":{},"broker2":{{"mode":"none"}}}}"#, broker(primary)),
+        Some(b) => format!(r#"{{"primary":{},"broker2":{{"mode":"backup","broker":{}}}}}"#, broker(primary), broker(b)),
+    }
+}
+
+/// Sends/s through the outbox: queue `n` SMS requests, time until the sink has them all.
+fn outbox(a: &Args, addr: SocketAddr, key: &str) {
+    let (port, received) = sink();
+    let mut c = Conn::open(addr);
+    let (s, b) = c.send("PUT", "/v1/delivery/sms", key, &sms_config(&format!("http://127.0.0.1:{port}/sms"), None));
+    assert_eq!(s, 200, "{b}");
+    for u in 0..a.users {
+        c.send("POST", "/v1/users", key, &format!(r#"{{"login":"o{u}","mobile":"+5511900{u:06}"}}"#));
+    }
+    let n = a.users as u64;
+    let started = Instant::now();
+    for u in 0..a.users {
+        let (s, b) = c.send("POST", "/v1/otp/request", key, &format!(r#"{{"login":"o{u}","channel":"sms"}}"#));
+        assert_eq!(s, 202, "{b}");
+    }
+    let queued = started.elapsed().as_secs_f64();
+    while received.load(Ordering::Relaxed) < n {
+        assert!(started.elapsed() < Duration::from_secs(120), "outbox did not drain");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let total = started.elapsed().as_secs_f64();
+    println!("scenario=outbox requests={n} queued_in={queued:.2}s delivered_in={total:.2}s sends/s={:.0}", n as f64 / total);
+}
+
+/// Latency failover adds when the primary refuses connections (test sends).
+fn failover(a: &Args, addr: SocketAddr, key: &str) {
+    let (port, _) = sink();
+    let mut c = Conn::open(addr);
+    let sink_url = format!("http://127.0.0.1:{port}/sms");
+    let mut run = |config: &str| -> Vec<f64> {
+        let (s, b) = c.send("PUT", "/v1/delivery/sms", key, config);
+        assert_eq!(s, 200, "{b}");
+        (0..a.users.min(200))
+            .map(|_| {
+                let t = Instant::now();
+                let (s, b) = c.send("POST", "/v1/delivery/sms/test", key, r#"{"phone":"+5511912345678","message":"bench"}"#);
+                assert!(s == 200 && b.contains("\"delivered\":true"), "{s} {b}");
+                t.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect()
+    };
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let direct = median(run(&sms_config(&sink_url, None)));
+    let failing = median(run(&sms_config("http://127.0.0.1:9/refused", Some(&sink_url))));
+    println!("scenario=failover direct_median={direct:.2}ms with_refused_primary_median={failing:.2}ms failover_adds={:.2}ms", failing - direct);
+}
+
 fn main() {
     let a = args();
     let (server, addr, key) = start(&a);
+    if a.scenario == "outbox" || a.scenario == "failover" {
+        let mut c = Conn::open(addr);
+        c.send("PUT", "/v1/config/lockout", &key, r#"{"enabled":false}"#);
+        if a.scenario == "outbox" { outbox(&a, addr, &key) } else { failover(&a, addr, &key) }
+        drop(server);
+        return;
+    }
     let pid = server.child.id();
     let idle_rss = rss_kib(pid);
     let gens = prepare(&a, addr, &key);
