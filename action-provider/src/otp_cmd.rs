@@ -1,7 +1,9 @@
 //! `sae otp`: compute HOTP, TOTP and OPIE codes from given parameters, like oathtool.
 //!
 //! The code alone goes to stdout. Bad input exits with status 2 and one line on stderr that
-//! names the argument; nothing is printed on stdout then.
+//! names the argument; nothing is printed on stdout then. Numeric options accept a leading
+//! `-`, so that `--counter -1` is refused by the number parser, naming the option, rather
+//! than by clap as an unexpected argument.
 
 use std::process::ExitCode;
 
@@ -18,10 +20,10 @@ pub enum OtpCmd {
         #[command(flatten)]
         secret: SecretArgs,
         /// The counter value, 0..=18446744073709551615.
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         counter: String,
         /// Code length, 6..=10.
-        #[arg(long, default_value = "6")]
+        #[arg(long, allow_negative_numbers = true, default_value = "6")]
         digits: String,
         /// sha1, sha256 or sha512.
         #[arg(long, default_value = "sha1")]
@@ -33,16 +35,16 @@ pub enum OtpCmd {
         #[command(flatten)]
         secret: SecretArgs,
         /// Unix time in seconds (default: now).
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         time: Option<String>,
         /// Time step in seconds.
-        #[arg(long, default_value = "30")]
+        #[arg(long, allow_negative_numbers = true, default_value = "30")]
         step: String,
         /// Start of the first step, unix seconds.
-        #[arg(long, default_value = "0")]
+        #[arg(long, allow_negative_numbers = true, default_value = "0")]
         t0: String,
         /// Code length, 6..=10.
-        #[arg(long, default_value = "6")]
+        #[arg(long, allow_negative_numbers = true, default_value = "6")]
         digits: String,
         /// sha1, sha256 or sha512.
         #[arg(long, default_value = "sha1")]
@@ -57,7 +59,7 @@ pub enum OtpCmd {
         #[arg(long)]
         seed: String,
         /// Sequence number N (hash iterations after the first).
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         count: String,
         /// Secret pass phrase, 10 to 63 characters.
         #[arg(long)]
@@ -66,7 +68,7 @@ pub enum OtpCmd {
         #[arg(long, default_value = "hex")]
         format: String,
         /// Print the next K one-time passwords (N-1 … N-K) as `N-i: <otp>` lines.
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         list: Option<String>,
     },
     /// Decode six OPIE words (checksum verified) to 16 hex digits.

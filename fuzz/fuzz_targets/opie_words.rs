@@ -6,7 +6,9 @@ use sae_core::otp::opie::Challenge;
 use sae_core::otp::opie_words::{decode_auto, decode_hex, decode_words, format_hex, format_words};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(v) = decode_words(text) {
         // Whatever decodes must re-encode to words that decode to the same value.
         assert_eq!(decode_words(&format_words(v)).ok(), Some(v));

@@ -26,8 +26,9 @@ pub const MAX_URI_LEN: usize = 4096;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum UriError {
-    /// The URI is longer than [`MAX_URI_LEN`].
-    #[error("URI is longer than {max} bytes")]
+    /// The URI is longer than [`MAX_URI_LEN`], or would be once written out by
+    /// [`OtpAuthUri::to_uri`] (which percent-encodes the label and repeats the issuer).
+    #[error("URI is longer than {max} bytes, or would be once written out in canonical form")]
     TooLong {
         /// The limit.
         max: usize,
@@ -311,9 +312,15 @@ impl OtpAuthUri {
             let counter = parse_decimal(&text).ok_or(UriError::InvalidCounter)?;
             OtpKind::Hotp { counter }
         };
-        Ok(Self::new(kind, secret, issuer.as_deref(), &account)?
+        let uri = Self::new(kind, secret, issuer.as_deref(), &account)?
             .with_algorithm(algorithm)
-            .with_digits(digits))
+            .with_digits(digits);
+        // The canonical form can be longer than the input (a raw `é` is written `%C3%A9`,
+        // a label issuer is repeated as a parameter); refuse what could not be read back.
+        if uri.to_uri().len() > MAX_URI_LEN {
+            return Err(UriError::TooLong { max: MAX_URI_LEN });
+        }
+        Ok(uri)
     }
 }
 
@@ -735,6 +742,35 @@ mod tests {
                 Err(*expected),
                 "input {input:?}"
             );
+        }
+    }
+
+    #[test]
+    fn refuses_a_uri_whose_canonical_form_would_be_too_long() {
+        // Found by the `otpauth_uri` fuzz target: a URI under the limit whose label grows
+        // threefold when percent-encoded parsed, but its own `to_uri()` did not parse back.
+        // Each `é` is 2 bytes in the input and 6 (`%C3%A9`) in the canonical form.
+        let short_enough = format!("otpauth://totp/{}?secret={RFC_SECRET}", "é".repeat(600));
+        let too_long = format!("otpauth://totp/{}?secret={RFC_SECRET}", "é".repeat(1200));
+        assert!(
+            too_long.len() <= MAX_URI_LEN,
+            "the input itself is within the limit"
+        );
+        let rows = [(short_enough.as_str(), true), (too_long.as_str(), false)];
+        for (input, accepted) in rows {
+            match OtpAuthUri::parse(input) {
+                Ok(uri) => {
+                    assert!(accepted, "{}-byte input accepted", input.len());
+                    let printed = uri.to_uri();
+                    assert!(printed.len() <= MAX_URI_LEN);
+                    let again = OtpAuthUri::parse(&printed).expect("the canonical form parses");
+                    assert_eq!(again.account(), uri.account());
+                }
+                Err(error) => {
+                    assert!(!accepted, "{}-byte input refused: {error}", input.len());
+                    assert_eq!(error, UriError::TooLong { max: MAX_URI_LEN });
+                }
+            }
         }
     }
 
