@@ -92,13 +92,6 @@ impl KeyCache {
             map.insert(digest, (Instant::now(), key));
         }
     }
-
-    /// Forgets every cached key (after a revocation).
-    pub fn clear(&self) {
-        if let Ok(mut map) = self.inner.lock() {
-            map.clear();
-        }
-    }
 }
 
 /// Registers every route on an actix `App`.
@@ -111,6 +104,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub async fn serve(state: AppState) -> std::io::Result<()> {
     let listen = state.config.listen;
     let workers = state.config.workers;
+    let public_url = state.config.public_url.clone();
     let state = web::Data::new(state);
     let router = crate::senders::Router::default().with(
         "sms",
@@ -149,6 +143,6 @@ pub async fn serve(state: AppState) -> std::io::Result<()> {
     if let Some(n) = workers {
         server = server.workers(n);
     }
-    tracing::info!(%listen, "SAE listening");
+    tracing::info!(%listen, %public_url, "SAE listening");
     server.run().await
 }

@@ -95,15 +95,6 @@ impl Keyring {
         }
     }
 
-    /// Reads an existing keyring.
-    pub fn load(path: &Path) -> Result<Self, CryptoError> {
-        let bytes = std::fs::read(path).map_err(|source| CryptoError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Self::parse(path, &bytes)
-    }
-
     fn parse(path: &Path, bytes: &[u8]) -> Result<Self, CryptoError> {
         let bad = |why: String| CryptoError::BadKeyring {
             path: path.display().to_string(),
@@ -190,12 +181,11 @@ impl Keyring {
         &self.active
     }
 
-    /// The ids of every key held.
-    pub fn key_ids(&self) -> impl Iterator<Item = &str> {
-        self.keys.keys().map(String::as_str)
-    }
-
     /// Adds a fresh key under `id` (not active yet). Fails if the id exists.
+    #[allow(
+        dead_code,
+        reason = "two-phase key rotation primitive; the `sae keys` commands are not built yet (unit-tested)"
+    )]
     pub fn add_key(&mut self, id: &str) -> Result<(), CryptoError> {
         if self.keys.contains_key(id) || id.is_empty() || id.contains('$') {
             return Err(CryptoError::BadKeyring {
@@ -208,6 +198,10 @@ impl Keyring {
     }
 
     /// Makes `id` the active key.
+    #[allow(
+        dead_code,
+        reason = "two-phase key rotation primitive; the `sae keys` commands are not built yet (unit-tested)"
+    )]
     pub fn activate(&mut self, id: &str) -> Result<(), CryptoError> {
         if !self.keys.contains_key(id) {
             return Err(CryptoError::UnknownKey(id.to_owned()));
@@ -286,11 +280,6 @@ impl Keyring {
         String::from_utf8(bytes.to_vec())
             .map(Zeroizing::new)
             .map_err(|_| CryptoError::Tampered)
-    }
-
-    /// The key id a sealed value was sealed under.
-    pub fn sealed_key_id(sealed: &str) -> Option<&str> {
-        sealed.split_once('$').map(|(kid, _)| kid)
     }
 
     /// A keyed MAC (HMAC-SHA256, hex) of an issued code, under a subkey of key `kid`.

@@ -1,8 +1,4 @@
 //! `sae`: SAE's server and command-line tools.
-#![allow(
-    dead_code,
-    reason = "TEMPORARY: flows are being wired to routes in this session"
-)]
 
 mod api;
 mod app;

@@ -146,7 +146,11 @@ pub async fn run(state: actix_web::web::Data<AppState>, sender: Arc<dyn Sender>)
         let idle = jobs.is_empty();
         // A claimed batch is sent concurrently: one slow broker answer does not hold up
         // the other jobs (each job's own attempts stay sequential, as failover requires).
-        futures_util::future::join_all(jobs.into_iter().map(|job| process(&state, sender.as_ref(), job))).await;
+        futures_util::future::join_all(
+            jobs.into_iter()
+                .map(|job| process(&state, sender.as_ref(), job)),
+        )
+        .await;
         if idle {
             tokio::select! {
                 () = state.outbox_notify.notified() => {}

@@ -92,11 +92,8 @@ pub fn clear_expired<C: Ops>(c: &mut C, user: &User) -> diesel::QueryResult<()> 
 /// What counting a failure did.
 #[derive(Debug, Clone, Copy)]
 pub enum Failure {
-    /// Counted; `locked_until` set when this failure locked the user temporarily, and
-    /// `locked` when it locked at all.
+    /// Counted; `locked_until` set when this failure locked the user temporarily.
     Counted {
-        /// Whether this failure locked the user.
-        locked: bool,
         /// End of the temporary lock it set.
         locked_until: Option<i64>,
     },
@@ -132,13 +129,9 @@ pub fn record_failure<C: Ops>(
                 })?;
             }
             Ok(Failure::Counted {
-                locked: true,
                 locked_until: until,
             })
         }
-        None => Ok(Failure::Counted {
-            locked: false,
-            locked_until: None,
-        }),
+        None => Ok(Failure::Counted { locked_until: None }),
     }
 }

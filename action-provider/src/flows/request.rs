@@ -179,10 +179,7 @@ pub fn request(state: &AppState, input: &RequestInput) -> Result<Answer, ApiErro
             .to_string();
     let channel = input.channel.as_str().to_owned();
     let budgets = match input.channel {
-        Channel::Sms => state
-            .sms
-            .current(state)?
-            .map(|c| *c.config.budgets()),
+        Channel::Sms => state.sms.current(state)?.map(|c| *c.config.budgets()),
         _ => None,
     };
     let replay = write_tx!(&mut conn, |c| {

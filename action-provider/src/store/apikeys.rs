@@ -47,14 +47,6 @@ pub struct ApiKey {
     pub name: String,
     /// `otp` or `admin`.
     pub scope: String,
-    /// First characters of the key, to recognise it in listings.
-    pub prefix: String,
-    /// Administrator group the key is bound to (ACL), if any.
-    pub group_id: Option<i64>,
-    /// Creation time.
-    pub created_at: i64,
-    /// Revocation time, if revoked.
-    pub revoked_at: Option<i64>,
 }
 
 #[derive(Insertable)]

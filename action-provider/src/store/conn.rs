@@ -6,7 +6,6 @@
 //! writers queue on the busy timeout instead of failing with SQLITE_BUSY mid-transaction),
 //! and PostgreSQL can use `FOR UPDATE SKIP LOCKED` where a body needs it.
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -99,11 +98,6 @@ impl DbPool {
                 .map_err(|e| StoreError::Pool(e.to_string()))?;
             Ok(Self::Sqlite(pool, Arc::new(Mutex::new(()))))
         }
-    }
-
-    /// Opens the SQLite database file in `dir`.
-    pub fn open_sqlite_dir(dir: &Path, max_size: u32) -> Result<Self, StoreError> {
-        Self::open(&dir.join("sae.db").display().to_string(), max_size)
     }
 
     /// Which backend this is (`"sqlite"` or `"postgres"`).

@@ -224,8 +224,6 @@ pub struct AttemptFilter {
 pub struct AttemptRow {
     /// Row id.
     pub id: i64,
-    /// The outbox job.
-    pub outbox_id: i64,
     /// The request.
     pub request_id: String,
     /// `sms` / `email`.

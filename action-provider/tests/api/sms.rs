@@ -263,23 +263,67 @@ fn both_brokers_down_keeps_the_job_queued_until_a_broker_is_back() {
             "broker2": {"mode": "backup", "broker": {"kind": "rest", "url": "http://127.0.0.1:9/none/ok2", "method": "POST", "authorization": "none", "body": "{\"to\": \"{phone}\", \"text\": \"{message}\"}", "timeout_ms": 1000}}
         });
         assert_eq!(s.admin("PUT", "/v1/delivery/sms", Some(&down)).status, 200);
-        assert_eq!(s.admin("POST", "/v1/users", Some(&json!({"login": "late", "mobile": "5511955554444"}))).status, 201);
-        let r = s.admin("POST", "/v1/otp/request", Some(&json!({"login": "late", "channel": "sms"})));
-        assert_eq!(r.status, 202, "an accepted request even with every broker down");
+        assert_eq!(
+            s.admin(
+                "POST",
+                "/v1/users",
+                Some(&json!({"login": "late", "mobile": "5511955554444"}))
+            )
+            .status,
+            201
+        );
+        let r = s.admin(
+            "POST",
+            "/v1/otp/request",
+            Some(&json!({"login": "late", "channel": "sms"})),
+        );
+        assert_eq!(
+            r.status, 202,
+            "an accepted request even with every broker down"
+        );
         let rid = r.json()["request_id"].as_str().unwrap().to_owned();
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let items = s.admin("GET", &format!("/v1/reports/deliveries?request_id={rid}"), None).json()["items"].as_array().unwrap().len();
+            let items = s
+                .admin(
+                    "GET",
+                    &format!("/v1/reports/deliveries?request_id={rid}"),
+                    None,
+                )
+                .json()["items"]
+                .as_array()
+                .unwrap()
+                .len();
             if items >= 2 {
                 break;
             }
-            assert!(Instant::now() < deadline, "{backend:?}: both brokers were tried");
+            assert!(
+                Instant::now() < deadline,
+                "{backend:?}: both brokers were tried"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         // A broker comes back: the queued job is retried with backoff and delivered.
         let peer = Peer::start(&py, "rest_peer.py", &[]);
-        assert_eq!(s.admin("PUT", "/v1/delivery/sms", Some(&config(peer.port, "ok", None))).status, 200);
-        let calls = wait_calls(&peer, |calls| calls.iter().any(|c| c["body"].as_str().unwrap_or("").contains("5511955554444")));
-        assert!(calls.iter().any(|c| c["body"].as_str().unwrap_or("").contains("5511955554444")), "{backend:?}: delivered after the outage");
+        assert_eq!(
+            s.admin(
+                "PUT",
+                "/v1/delivery/sms",
+                Some(&config(peer.port, "ok", None))
+            )
+            .status,
+            200
+        );
+        let calls = wait_calls(&peer, |calls| {
+            calls
+                .iter()
+                .any(|c| c["body"].as_str().unwrap_or("").contains("5511955554444"))
+        });
+        assert!(
+            calls
+                .iter()
+                .any(|c| c["body"].as_str().unwrap_or("").contains("5511955554444")),
+            "{backend:?}: delivered after the outage"
+        );
     }
 }

@@ -341,10 +341,21 @@ fn sink() -> (u16, Arc<AtomicU64>) {
 }
 
 fn sms_config(primary: &str, backup: Option<&str>) -> String {
-    let broker = |url: &str| format!(r#"{{"kind":"rest","url":"{url}","method":"POST","authorization":"none","body":"{{\"to\":\"{{phone}}\",\"text\":\"{{message}}\"}}","timeout_ms":5000}}"#);
+    let broker = |url: &str| {
+        format!(
+            r#"{{"kind":"rest","url":"{url}","method":"POST","authorization":"none","body":"{{\"to\":\"{{phone}}\",\"text\":\"{{message}}\"}}","timeout_ms":5000}}"#
+        )
+    };
     match backup {
-        None => format!(r#"{{"primary":{},"broker2":{{"mode":"none"}}}}"#, broker(primary)),
-        Some(b) => format!(r#"{{"primary":{},"broker2":{{"mode":"backup","broker":{}}}}}"#, broker(primary), broker(b)),
+        None => format!(
+            r#"{{"primary":{},"broker2":{{"mode":"none"}}}}"#,
+            broker(primary)
+        ),
+        Some(b) => format!(
+            r#"{{"primary":{},"broker2":{{"mode":"backup","broker":{}}}}}"#,
+            broker(primary),
+            broker(b)
+        ),
     }
 }
 
@@ -352,24 +363,45 @@ fn sms_config(primary: &str, backup: Option<&str>) -> String {
 fn outbox(a: &Args, addr: SocketAddr, key: &str) {
     let (port, received) = sink();
     let mut c = Conn::open(addr);
-    let (s, b) = c.send("PUT", "/v1/delivery/sms", key, &sms_config(&format!("http://127.0.0.1:{port}/sms"), None));
+    let (s, b) = c.send(
+        "PUT",
+        "/v1/delivery/sms",
+        key,
+        &sms_config(&format!("http://127.0.0.1:{port}/sms"), None),
+    );
     assert_eq!(s, 200, "{b}");
     for u in 0..a.users {
-        c.send("POST", "/v1/users", key, &format!(r#"{{"login":"o{u}","mobile":"+5511900{u:06}"}}"#));
+        c.send(
+            "POST",
+            "/v1/users",
+            key,
+            &format!(r#"{{"login":"o{u}","mobile":"+5511900{u:06}"}}"#),
+        );
     }
     let n = a.users as u64;
     let started = Instant::now();
     for u in 0..a.users {
-        let (s, b) = c.send("POST", "/v1/otp/request", key, &format!(r#"{{"login":"o{u}","channel":"sms"}}"#));
+        let (s, b) = c.send(
+            "POST",
+            "/v1/otp/request",
+            key,
+            &format!(r#"{{"login":"o{u}","channel":"sms"}}"#),
+        );
         assert_eq!(s, 202, "{b}");
     }
     let queued = started.elapsed().as_secs_f64();
     while received.load(Ordering::Relaxed) < n {
-        assert!(started.elapsed() < Duration::from_secs(120), "outbox did not drain");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "outbox did not drain"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     let total = started.elapsed().as_secs_f64();
-    println!("scenario=outbox requests={n} queued_in={queued:.2}s delivered_in={total:.2}s sends/s={:.0}", n as f64 / total);
+    println!(
+        "scenario=outbox requests={n} queued_in={queued:.2}s delivered_in={total:.2}s sends/s={:.0}",
+        n as f64 / total
+    );
 }
 
 /// Latency failover adds when the primary refuses connections (test sends).
@@ -383,7 +415,12 @@ fn failover(a: &Args, addr: SocketAddr, key: &str) {
         (0..a.users.min(200))
             .map(|_| {
                 let t = Instant::now();
-                let (s, b) = c.send("POST", "/v1/delivery/sms/test", key, r#"{"phone":"+5511912345678","message":"bench"}"#);
+                let (s, b) = c.send(
+                    "POST",
+                    "/v1/delivery/sms/test",
+                    key,
+                    r#"{"phone":"+5511912345678","message":"bench"}"#,
+                );
                 assert!(s == 200 && b.contains("\"delivered\":true"), "{s} {b}");
                 t.elapsed().as_secs_f64() * 1000.0
             })
@@ -394,8 +431,14 @@ fn failover(a: &Args, addr: SocketAddr, key: &str) {
         v[v.len() / 2]
     };
     let direct = median(run(&sms_config(&sink_url, None)));
-    let failing = median(run(&sms_config("http://127.0.0.1:9/refused", Some(&sink_url))));
-    println!("scenario=failover direct_median={direct:.2}ms with_refused_primary_median={failing:.2}ms failover_adds={:.2}ms", failing - direct);
+    let failing = median(run(&sms_config(
+        "http://127.0.0.1:9/refused",
+        Some(&sink_url),
+    )));
+    println!(
+        "scenario=failover direct_median={direct:.2}ms with_refused_primary_median={failing:.2}ms failover_adds={:.2}ms",
+        failing - direct
+    );
 }
 
 fn main() {
@@ -404,7 +447,11 @@ fn main() {
     if a.scenario == "outbox" || a.scenario == "failover" {
         let mut c = Conn::open(addr);
         c.send("PUT", "/v1/config/lockout", &key, r#"{"enabled":false}"#);
-        if a.scenario == "outbox" { outbox(&a, addr, &key) } else { failover(&a, addr, &key) }
+        if a.scenario == "outbox" {
+            outbox(&a, addr, &key)
+        } else {
+            failover(&a, addr, &key)
+        }
         drop(server);
         return;
     }

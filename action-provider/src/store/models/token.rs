@@ -50,20 +50,10 @@ pub struct IssuedCode {
     pub id: i64,
     /// Request id given to the caller.
     pub request_id: String,
-    /// Owner.
-    pub user_id: i64,
-    /// `sms` or `email`.
-    pub channel: String,
     /// HMAC of the code.
     pub code_mac: String,
     /// Keyring key the MAC was made with.
     pub key_id: String,
-    /// Issue time.
-    pub created_at: i64,
-    /// Expiry.
-    pub expires_at: i64,
-    /// When used (or superseded by a newer code's use).
-    pub used_at: Option<i64>,
 }
 
 /// An issued code to insert.

@@ -16,12 +16,8 @@ pub struct User {
     pub name: Option<String>,
     /// E-mail address as given.
     pub email: Option<String>,
-    /// Normalised e-mail (uniqueness, search).
-    pub email_norm: Option<String>,
     /// National id as given.
     pub document: Option<String>,
-    /// Digits of the document.
-    pub document_norm: Option<String>,
     /// Mobile number as given.
     pub mobile: Option<String>,
     /// E.164 digits of the mobile.
