@@ -88,8 +88,14 @@ pub fn now() -> i64 {
 
 /// Opens (and migrates) the store and the keyring named by the configuration.
 fn open(config: &Config) -> Result<(DbPool, Keyring), String> {
-    if config.database_url.is_none() || !config.keyring.exists() {
-        std::fs::create_dir_all(&config.data_dir)
+    if (config.database_url.is_none() || !config.keyring.exists()) && !config.data_dir.exists() {
+        // The data directory holds the database and the keyring: private to this user.
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(&config.data_dir)
             .map_err(|e| format!("data directory {}: {e}", config.data_dir.display()))?;
     }
     let keyring = Keyring::load_or_create(&config.keyring).map_err(|e| e.to_string())?;

@@ -20,6 +20,15 @@ fn first_start_healthz_and_auth() {
                 .permissions()
                 .mode();
             assert_eq!(mode & 0o777, 0o600, "{backend:?}");
+            let dir = s.dir.path().join("fresh-data");
+            let out = std::process::Command::new(crate::support::sae_bin())
+                .args(["migrate", "--data-dir"])
+                .arg(&dir)
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+            let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700, "a new data directory is private");
         }
         let r = s.call("GET", "/healthz", None, None);
         assert_eq!(r.status, 200, "{backend:?}: {}", r.body);

@@ -323,3 +323,79 @@ fn database_holds_no_secret_in_clear() {
         }
     }
 }
+
+#[test]
+fn opie_client_initialised_enrolment_keeps_no_pass_phrase() {
+    use sae_core::otp::opie::{self, Count, PassPhrase, Seed};
+    for backend in backends() {
+        let s = Server::start(backend);
+        assert_eq!(
+            s.admin("POST", "/v1/users", Some(&json!({"login": "op"})))
+                .status,
+            201
+        );
+        let seed = Seed::new("ke1234").unwrap();
+        let phrase = PassPhrase::new("correct horse battery staple").unwrap();
+        let at = |n: u64| {
+            opie::compute(
+                opie::Algorithm::Sha1,
+                &seed,
+                &phrase,
+                Count::new(n).unwrap(),
+            )
+        };
+        let r = s.admin("POST", "/v1/users/op/tokens", Some(&json!({"type": "opie", "algorithm": "sha1", "seed": "ke1234", "count": 100, "otp": at(100).to_hex()})));
+        assert_eq!(r.status, 201, "{}", r.body);
+        let v = r.json();
+        assert!(v.get("list").is_none(), "client-initialised: no list");
+        let c = s
+            .admin(
+                "GET",
+                &format!(
+                    "/v1/users/op/tokens/{}/challenge",
+                    v["id"].as_str().unwrap()
+                ),
+                None,
+            )
+            .json();
+        assert_eq!(c["challenge"], json!("otp-sha1 99 ke1234"));
+        assert_eq!(
+            validate(&s, "op", &at(99).to_words())["valid"],
+            json!(true),
+            "{backend:?}"
+        );
+        assert_eq!(
+            validate(&s, "op", &at(99).to_hex())["reason"],
+            json!("replayed")
+        );
+        assert_eq!(
+            validate(&s, "op", &at(97).to_hex())["valid"],
+            json!(false),
+            "skipping is not allowed"
+        );
+        assert_eq!(validate(&s, "op", &at(98).to_hex())["valid"], json!(true));
+        // Bad enrolment input names the field.
+        let r = s.admin(
+            "POST",
+            "/v1/users/op/tokens",
+            Some(&json!({"type": "opie", "seed": "ke 12", "count": 5, "otp": at(5).to_hex()})),
+        );
+        assert_eq!(
+            (r.status, r.json()["field"].clone()),
+            (400, json!("seed")),
+            "{}",
+            r.body
+        );
+        let r = s.admin(
+            "POST",
+            "/v1/users/op/tokens",
+            Some(&json!({"type": "opie", "seed": "ke1234", "count": 5, "otp": "NOT SIX WORDS"})),
+        );
+        assert_eq!(
+            (r.status, r.json()["field"].clone()),
+            (400, json!("otp")),
+            "{}",
+            r.body
+        );
+    }
+}
