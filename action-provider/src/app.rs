@@ -83,6 +83,13 @@ impl KeyCache {
             .map(|(_, k)| k.clone())
     }
 
+    /// Forgets every cached key (after a revocation on this node).
+    pub fn clear(&self) {
+        if let Ok(mut map) = self.inner.lock() {
+            map.clear();
+        }
+    }
+
     /// Remembers a key.
     pub fn put(&self, digest: String, key: ApiKey) {
         if let Ok(mut map) = self.inner.lock() {

@@ -60,4 +60,19 @@ pub enum ApikeyAction {
         #[arg(long, value_parser = ["otp", "admin"])]
         scope: String,
     },
+    /// List keys (id, name, scope, prefix, created, revoked), one per line.
+    List {
+        /// Store options.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revoke a key by id (servers stop accepting it within 5 seconds).
+    Revoke {
+        /// Store options.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The key's id (from `sae apikey list`).
+        #[arg(long)]
+        id: i64,
+    },
 }

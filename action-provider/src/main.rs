@@ -170,6 +170,36 @@ fn apikey_cmd(action: ApikeyAction) -> Result<(), String> {
                 apikeys::create(&mut conn, &name, scope, now()).map_err(|e| e.to_string())?;
             println!("{}", &*key);
         }
+        ApikeyAction::List { store } => {
+            let config =
+                Config::resolve(&store, &ServeArgs::default()).map_err(|e| e.to_string())?;
+            let (pool, _) = open(&config)?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            for k in apikeys::list(&mut conn, 0, i64::MAX).map_err(|e| e.to_string())? {
+                let revoked = k
+                    .revoked_at
+                    .map_or_else(|| "-".to_owned(), timefmt::rfc3339);
+                println!(
+                    "{}\t{}\t{}\t{}…\t{}\t{}",
+                    k.id,
+                    k.name,
+                    k.scope,
+                    k.prefix,
+                    timefmt::rfc3339(k.created_at),
+                    revoked
+                );
+            }
+        }
+        ApikeyAction::Revoke { store, id } => {
+            let config =
+                Config::resolve(&store, &ServeArgs::default()).map_err(|e| e.to_string())?;
+            let (pool, _) = open(&config)?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            if !apikeys::revoke(&mut conn, id, now()).map_err(|e| e.to_string())? {
+                return Err(format!("no live API key with id {id}"));
+            }
+            eprintln!("revoked API key {id}");
+        }
     }
     Ok(())
 }

@@ -10,6 +10,7 @@
 mod support;
 
 mod api {
+    mod admin;
     mod bad_input;
     mod basics;
     mod nodes;

@@ -30,6 +30,7 @@ Errors are `application/problem+json` (RFC 9457) with a stable `code` and, for i
         super::policies::put_authsys, super::policies::get_mfa, super::policies::put_mfa, super::policies::password_test,
         super::delivery::get_sms, super::delivery::put_sms, super::delivery::test_sms, super::delivery::get_voice,
         super::delivery::put_voice, super::delivery::report,
+        super::admin::create, super::admin::list, super::admin::revoke, super::admin::audit_list,
         super::messages::list, super::messages::create, super::messages::read, super::messages::update, super::messages::delete,
     ),
     components(schemas(super::error::Problem)),

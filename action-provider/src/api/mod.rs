@@ -1,5 +1,6 @@
 //! The JSON API under `/v1`.
 
+pub mod admin;
 pub mod config;
 pub mod credentials;
 pub mod delivery;
@@ -25,4 +26,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     policies::routes(cfg);
     messages::routes(cfg);
     delivery::routes(cfg);
+    admin::routes(cfg);
 }

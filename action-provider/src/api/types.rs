@@ -44,6 +44,7 @@ pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
 /// `?limit=&cursor=` of list routes.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct Page {
     /// Items per page, 1..=500 (default 50).
     pub limit: Option<u32>,

@@ -47,6 +47,12 @@ pub struct ApiKey {
     pub name: String,
     /// `otp` or `admin`.
     pub scope: String,
+    /// First characters of the key, to recognise it in listings.
+    pub prefix: String,
+    /// Creation time.
+    pub created_at: i64,
+    /// Revocation time, if revoked.
+    pub revoked_at: Option<i64>,
 }
 
 #[derive(Insertable)]
@@ -108,4 +114,31 @@ pub fn find_live(conn: &mut DbConn, digest: &str) -> Result<Option<ApiKey>, Stor
             .optional()
     })?;
     Ok(found)
+}
+
+/// Every key (revoked ones too), oldest first, after `cursor`.
+pub fn list(conn: &mut DbConn, cursor: i64, limit: i64) -> Result<Vec<ApiKey>, StoreError> {
+    let rows = with_conn!(conn, |c| {
+        api_keys::table
+            .filter(api_keys::id.gt(cursor))
+            .order(api_keys::id)
+            .limit(limit)
+            .select(ApiKey::as_select())
+            .load(c)
+    })?;
+    Ok(rows)
+}
+
+/// Revokes key `id`; returns whether a live key was revoked.
+pub fn revoke(conn: &mut DbConn, id: i64, now: i64) -> Result<bool, StoreError> {
+    let n = write_tx!(conn, |c| {
+        diesel::update(
+            api_keys::table
+                .filter(api_keys::id.eq(id))
+                .filter(api_keys::revoked_at.is_null()),
+        )
+        .set(api_keys::revoked_at.eq(now))
+        .execute(c)
+    })?;
+    Ok(n == 1)
 }

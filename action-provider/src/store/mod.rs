@@ -8,7 +8,8 @@ pub mod schema;
 
 pub use conn::{DbConn, DbPool, StoreError};
 pub use ops::{
-    AttemptFilter, BackendOps, ClaimedJob, NewAttempt, NewAudit, NewOutbox, Ops, UserFilter,
+    AttemptFilter, AuditFilter, BackendOps, ClaimedJob, NewAttempt, NewAudit, NewOutbox, Ops,
+    UserFilter,
 };
 
 /// Maps a `u64` counter onto `i64` preserving order (flips the sign bit), so SQL `<`/`>`

@@ -53,6 +53,13 @@ pub trait Ops {
     fn setting_get(&mut self, name: &str) -> QueryResult<Option<(String, i64)>>;
     /// Writes a configuration document (version + 1); returns the new version.
     fn setting_put(&mut self, name: &str, value: &str, now: i64) -> QueryResult<i64>;
+    /// A page of audit records, oldest first, filtered.
+    fn audit_page(
+        &mut self,
+        filter: &AuditFilter,
+        cursor: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<AuditRow>>;
     /// Every document's name and version: changes whenever any document changes.
     fn settings_versions(&mut self) -> QueryResult<Vec<(String, i64)>>;
 
@@ -205,6 +212,45 @@ pub trait Ops {
         channel: &str,
         since: i64,
     ) -> QueryResult<Vec<i64>>;
+}
+
+/// Filters of the audit listing.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Exact actor.
+    pub actor: Option<String>,
+    /// Exact subject.
+    pub subject: Option<String>,
+    /// Action, or an action prefix ending in `.` (e.g. `config.`).
+    pub action: Option<String>,
+    /// Outcome, or an outcome prefix ending in `:` (e.g. `rejected:`).
+    pub outcome: Option<String>,
+    /// From this time.
+    pub since: Option<i64>,
+    /// Until this time.
+    pub until: Option<i64>,
+}
+
+/// An audit record as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit)]
+pub struct AuditRow {
+    /// Row id.
+    pub id: i64,
+    /// When.
+    pub at: i64,
+    /// Who.
+    pub actor: String,
+    /// What.
+    pub action: String,
+    /// Whom.
+    pub subject: Option<String>,
+    /// From where.
+    pub source: Option<String>,
+    /// Outcome.
+    pub outcome: String,
+    /// Extra JSON.
+    pub detail: Option<String>,
 }
 
 /// Filters of the delivery report.
@@ -697,6 +743,34 @@ macro_rules! impl_ops {
                     .select(issued_codes::created_at)
                     .order(issued_codes::created_at)
                     .load(self)
+            }
+
+            fn audit_page(&mut self, filter: &AuditFilter, cursor: i64, limit: i64) -> QueryResult<Vec<AuditRow>> {
+                let like = |p: &str| format!("{}%", p.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+                let mut q = audit::table.select(AuditRow::as_select()).filter(audit::id.gt(cursor)).into_boxed();
+                if let Some(v) = &filter.actor {
+                    q = q.filter(audit::actor.eq(v.clone()));
+                }
+                if let Some(v) = &filter.subject {
+                    q = q.filter(audit::subject.eq(v.clone()));
+                }
+                match &filter.action {
+                    Some(v) if v.ends_with('.') => q = q.filter(audit::action.like(like(v)).escape('\\')),
+                    Some(v) => q = q.filter(audit::action.eq(v.clone())),
+                    None => {}
+                }
+                match &filter.outcome {
+                    Some(v) if v.ends_with(':') => q = q.filter(audit::outcome.like(like(v)).escape('\\')),
+                    Some(v) => q = q.filter(audit::outcome.eq(v.clone())),
+                    None => {}
+                }
+                if let Some(t) = filter.since {
+                    q = q.filter(audit::at.ge(t));
+                }
+                if let Some(t) = filter.until {
+                    q = q.filter(audit::at.le(t));
+                }
+                q.order(audit::id).limit(limit).load(self)
             }
 
             fn settings_versions(&mut self) -> QueryResult<Vec<(String, i64)>> {
