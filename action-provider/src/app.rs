@@ -109,10 +109,12 @@ pub async fn serve(state: AppState) -> std::io::Result<()> {
     let listen = state.config.listen;
     let workers = state.config.workers;
     let state = web::Data::new(state);
-    actix_web::rt::spawn(crate::outbox::run(
-        state.clone(),
-        Arc::new(crate::outbox::Unconfigured),
-    ));
+    let mut router = crate::senders::Router::default();
+    match crate::mail_sender::MailSender::new(state.clone()) {
+        Ok(mail) => router = router.with("email", Arc::new(mail)),
+        Err(e) => tracing::error!(error = %e, "the e-mail sender could not start"),
+    }
+    actix_web::rt::spawn(crate::outbox::run(state.clone(), Arc::new(router)));
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())

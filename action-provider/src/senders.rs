@@ -23,7 +23,11 @@ impl Router {
 }
 
 impl Sender for Router {
-    fn send<'a>(&'a self, channel: &'a str, payload: &'a Payload) -> Pin<Box<dyn Future<Output = SendReport> + Send + 'a>> {
+    fn send<'a>(
+        &'a self,
+        channel: &'a str,
+        payload: &'a Payload,
+    ) -> Pin<Box<dyn Future<Output = SendReport> + Send + 'a>> {
         match self.channels.get(channel) {
             Some(sender) => sender.send(channel, payload),
             None => Unconfigured.send(channel, payload),

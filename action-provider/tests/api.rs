@@ -12,6 +12,8 @@ mod support;
 mod api {
     mod bad_input;
     mod basics;
+    mod mail;
+    mod mail_peers;
     mod nodes;
     mod otp;
     mod password;

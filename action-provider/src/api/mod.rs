@@ -6,6 +6,7 @@ pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod flows;
+pub mod mail;
 pub mod messages;
 pub mod policies;
 pub mod tokens;
@@ -23,4 +24,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     credentials::routes(cfg);
     policies::routes(cfg);
     messages::routes(cfg);
+    mail::routes(cfg);
 }
