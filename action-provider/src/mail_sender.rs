@@ -32,7 +32,7 @@ use crate::store::mail_ops::{
     AccountRow, AccountSettingsRow, MailOps as _, ProfileRow, SealedTokens,
 };
 use crate::store::{DbConn, StoreError};
-use crate::with_conn;
+use crate::{with_conn, write_tx};
 
 /// Seal context of a profile's client secret.
 pub const CTX_CLIENT_SECRET: &str = "oauth2_profiles.client_secret";
@@ -309,7 +309,7 @@ impl Tokens {
                 db(&self.state, move |st, conn| {
                     let sealed = seal_tokens(&*keyring(st)?, id, &copy);
                     let mailbox = mailbox.as_ref().map(Option::as_deref);
-                    with_conn!(conn, |c| c.profile_tokens_ok(
+                    write_tx!(conn, |c| c.profile_tokens_ok(
                         id,
                         &sealed,
                         mailbox,
@@ -324,7 +324,7 @@ impl Tokens {
                 let text = e.to_string();
                 let reauthorize = e.needs_reauthorization();
                 db(&self.state, move |_, conn| {
-                    with_conn!(conn, |c| c.profile_token_failed(id, &text, reauthorize))?;
+                    write_tx!(conn, |c| c.profile_token_failed(id, &text, reauthorize))?;
                     Ok(())
                 })
                 .await?;

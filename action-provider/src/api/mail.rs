@@ -478,11 +478,7 @@ pub async fn authorize(
         Some(h) => Some(h),
         None => {
             db(&state, move |_, conn| {
-                let rows = with_conn!(conn, |c| c.accounts_page(0, 1000))?;
-                Ok(rows
-                    .into_iter()
-                    .find(|a| a.oauth2_profile_id == Some(id) && a.auth == "oauth2")
-                    .and_then(|a| a.username))
+                Ok(with_conn!(conn, |c| c.profile_mailbox(id))?)
             })
             .await?
         }
@@ -569,7 +565,7 @@ pub async fn callback(
         return Ok(page(false, "The provider's answer has no state."));
     };
     let pending = db(&state, move |_, conn| {
-        Ok(crate::write_tx!(conn, |c| c.pending_take(&oauth_state, crate::now()))?)
+        Ok(write_tx!(conn, |c| c.pending_take(&oauth_state, crate::now()))?)
     })
     .await?;
     let Some(pending) = pending else {
@@ -587,7 +583,7 @@ pub async fn callback(
         );
         let stored = text.clone();
         db(&state, move |_, conn| {
-            Ok(with_conn!(conn, |c| c.profile_token_failed(id, &stored, false))?)
+            Ok(write_tx!(conn, |c| c.profile_token_failed(id, &stored, false))?)
         })
         .await?;
         return Ok(page(false, &text));
@@ -606,7 +602,22 @@ pub async fn callback(
         .exchange_code(&profile, code, &verifier, now)
         .await;
     let mailbox = pending.login_hint.clone();
-    match tokens.record(id, result, Some(mailbox.clone())).await {
+    let recorded = tokens.record(id, result, Some(mailbox.clone())).await;
+    let outcome = match &recorded {
+        Ok(_) => "ok".to_owned(),
+        Err(e) => format!("rejected:{e}"),
+    };
+    db(&state, move |_, conn| {
+        let mut entry = audit(
+            "oauth2:callback",
+            "oauth2.profile.authorized",
+            &id.to_string(),
+        );
+        entry.outcome = outcome;
+        Ok(write_tx!(conn, |c| c.audit_insert(&entry))?)
+    })
+    .await?;
+    match recorded {
         Ok(_) => Ok(page(
             true,
             &match mailbox {
@@ -1076,4 +1087,140 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v1/smtp/accounts/{id}", web::put().to(update_account))
         .route("/v1/smtp/accounts/{id}", web::delete().to(delete_account))
         .route("/v1/smtp/accounts/{id}/test", web::post().to(test_account));
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "in a test a panic is the failure report"
+)]
+mod tests {
+    use super::*;
+
+    fn body(v: serde_json::Value) -> AccountBody {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn field_of(e: &ApiError) -> Option<String> {
+        match e {
+            ApiError::BadRequest { field, .. } => field.clone(),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn account_checks_name_the_offending_field() {
+        let base = serde_json::json!({"name": "a", "sender": "a@b.c", "host": "h"});
+        let rows: &[(&str, serde_json::Value, bool, Option<&str>)] = &[
+            ("minimal", serde_json::json!({}), false, None),
+            (
+                "bad name",
+                serde_json::json!({"name": " a"}),
+                false,
+                Some("name"),
+            ),
+            (
+                "bad host",
+                serde_json::json!({"host": "a b"}),
+                false,
+                Some("host"),
+            ),
+            (
+                "port 0",
+                serde_json::json!({"port": 0}),
+                false,
+                Some("port"),
+            ),
+            (
+                "security",
+                serde_json::json!({"security": "ssl"}),
+                false,
+                Some("security"),
+            ),
+            (
+                "auth",
+                serde_json::json!({"auth": "kerberos"}),
+                false,
+                Some("auth"),
+            ),
+            (
+                "no password",
+                serde_json::json!({"auth": "password", "username": "u"}),
+                false,
+                Some("password"),
+            ),
+            (
+                "stored password",
+                serde_json::json!({"auth": "password", "username": "u"}),
+                true,
+                None,
+            ),
+            (
+                "no username",
+                serde_json::json!({"auth": "password", "password": "p"}),
+                false,
+                Some("username"),
+            ),
+            (
+                "no profile",
+                serde_json::json!({"auth": "oauth2", "username": "u"}),
+                false,
+                Some("oauth2_profile"),
+            ),
+            (
+                "stray profile",
+                serde_json::json!({"oauth2_profile": 1}),
+                false,
+                Some("oauth2_profile"),
+            ),
+            (
+                "reply_to",
+                serde_json::json!({"reply_to": "nope"}),
+                false,
+                Some("reply_to"),
+            ),
+            (
+                "confirmation",
+                serde_json::json!({"confirmation_address": "nope"}),
+                false,
+                Some("confirmation_address"),
+            ),
+        ];
+        for (name, patch, stored, want) in rows {
+            let mut v = base.clone();
+            for (k, val) in patch.as_object().unwrap() {
+                v[k] = val.clone();
+            }
+            let got = check_account(body(v), *stored);
+            assert_eq!(
+                got.as_ref().err().and_then(field_of).as_deref(),
+                *want,
+                "row {name:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn account_ports_default_by_security_and_passwords_follow_auth() {
+        let rows: &[(&str, i32)] = &[("none", 25), ("starttls", 587), ("tls", 465)];
+        for (security, port) in rows {
+            let b = body(
+                serde_json::json!({"name": "a", "sender": "a@b.c", "host": "h", "security": security}),
+            );
+            let (row, _) = check_account(b, false).unwrap();
+            assert_eq!(row.port, *port, "row {security}");
+        }
+        // Switching away from password auth clears the stored password.
+        let b = body(serde_json::json!({"name": "a", "sender": "a@b.c", "host": "h"}));
+        let (_, action) = check_account(b, true).unwrap();
+        assert!(matches!(action, Some(None)));
+    }
+
+    #[test]
+    fn callback_pages_escape_provider_text() {
+        assert_eq!(
+            escape_html("<script>\"x\" & y</script>"),
+            "&lt;script&gt;&quot;x&quot; &amp; y&lt;/script&gt;"
+        );
+    }
 }

@@ -219,6 +219,8 @@ pub trait MailOps {
     fn profile_delete(&mut self, id: i64) -> QueryResult<bool>;
     /// Names of the accounts using a profile.
     fn profile_users(&mut self, id: i64) -> QueryResult<Vec<String>>;
+    /// The mailbox (username) of the first OAuth2 account using a profile.
+    fn profile_mailbox(&mut self, id: i64) -> QueryResult<Option<String>>;
     /// Stores new tokens: clears the error and the re-authorization mark, sets `valid`.
     /// `mailbox`, when given, replaces the authorized mailbox.
     fn profile_tokens_ok(
@@ -322,6 +324,18 @@ macro_rules! impl_mail_ops {
                     .order(smtp_accounts::id)
                     .select(smtp_accounts::name)
                     .load(self)
+            }
+
+            fn profile_mailbox(&mut self, id: i64) -> QueryResult<Option<String>> {
+                let found: Option<Option<String>> = smtp_accounts::table
+                    .filter(smtp_accounts::oauth2_profile_id.eq(id))
+                    .filter(smtp_accounts::auth.eq("oauth2"))
+                    .filter(smtp_accounts::username.is_not_null())
+                    .order(smtp_accounts::id)
+                    .select(smtp_accounts::username)
+                    .first(self)
+                    .optional()?;
+                Ok(found.flatten())
             }
 
             fn profile_tokens_ok(&mut self, id: i64, tokens: &SealedTokens, mailbox: Option<Option<&str>>, now: i64) -> QueryResult<()> {
