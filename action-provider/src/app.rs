@@ -113,12 +113,16 @@ pub async fn serve(state: AppState) -> std::io::Result<()> {
     let workers = state.config.workers;
     let public_url = state.config.public_url.clone();
     let state = web::Data::new(state);
-    let router = crate::senders::Router::default().with(
+    let mut router = crate::senders::Router::default().with(
         "sms",
         Arc::new(crate::sms::SmsOutbox {
             state: state.clone(),
         }),
     );
+    match crate::mail_sender::MailSender::new(state.clone()) {
+        Ok(mail) => router = router.with("email", Arc::new(mail)),
+        Err(e) => tracing::error!(error = %e, "the e-mail sender could not start"),
+    }
     actix_web::rt::spawn(crate::outbox::run(state.clone(), Arc::new(router)));
     let mut server = HttpServer::new(move || {
         App::new()

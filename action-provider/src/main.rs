@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod crypto;
 mod flows;
+mod mail_sender;
 mod metrics;
 mod otp_cmd;
 mod outbox;

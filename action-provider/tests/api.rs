@@ -13,6 +13,8 @@ mod api {
     mod admin;
     mod bad_input;
     mod basics;
+    mod mail;
+    mod mail_peers;
     mod nodes;
     mod otp;
     mod password;

@@ -8,6 +8,7 @@ pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod flows;
+pub mod mail;
 pub mod messages;
 pub mod policies;
 pub mod tokens;
@@ -27,4 +28,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     messages::routes(cfg);
     delivery::routes(cfg);
     admin::routes(cfg);
+    mail::routes(cfg);
 }

@@ -130,6 +130,7 @@ struct Checked {
     matched: Option<Match>,
     replayed: bool,
     exhausted: bool,
+    expired: bool,
 }
 
 fn hmac_token(keyring: &Keyring, t: &Token, code: &str, now: u64, window: u8, out: &mut Checked) {
@@ -214,11 +215,20 @@ fn check(
             _ => {}
         }
     }
+    // The last `token_window` issued codes: a live one may be accepted; a match on a used
+    // one is a replay, on an expired one an expiry (neither is accepted).
     for c in codes {
         let Ok(mac) = keyring.code_mac(&c.key_id, &c.request_id, code) else {
             continue;
         };
-        if bool::from(mac.as_bytes().ct_eq(c.code_mac.as_bytes())) && out.matched.is_none() {
+        if !bool::from(mac.as_bytes().ct_eq(c.code_mac.as_bytes())) {
+            continue;
+        }
+        if c.used_at.is_some() {
+            out.replayed = true;
+        } else if c.expires_at <= now {
+            out.expired = true;
+        } else if out.matched.is_none() {
             out.matched = Some(Match::Code { id: c.id });
         }
     }
@@ -278,7 +288,7 @@ pub fn validate(state: &AppState, input: &ValidateInput) -> Result<Decision, Api
                 let mut codes = if input.token_id.is_some() {
                     Vec::new()
                 } else {
-                    c.codes_live(u.id, now, i64::from(window))?
+                    c.codes_recent(u.id, i64::from(window))?
                 };
                 if let Some(rid) = &input.request_id {
                     tokens.clear();
@@ -313,7 +323,11 @@ pub fn validate(state: &AppState, input: &ValidateInput) -> Result<Decision, Api
         write_tx!(&mut conn, |c| c.audit_insert(&audit(input, &d, now)))?;
         return Ok(d);
     }
-    let has_credentials = loaded.tokens.iter().any(|t| t.active) || !loaded.codes.is_empty();
+    let has_credentials = loaded.tokens.iter().any(|t| t.active)
+        || loaded
+            .codes
+            .iter()
+            .any(|c| c.used_at.is_none() && c.expires_at > now);
     let checked = {
         let ring = state.keyring.read().map_err(ApiError::internal)?;
         check(
@@ -347,6 +361,8 @@ pub fn validate(state: &AppState, input: &ValidateInput) -> Result<Decision, Api
         } else {
             let reason = if checked.matched.is_some() || checked.replayed {
                 "replayed"
+            } else if checked.expired {
+                "expired"
             } else if checked.exhausted {
                 "exhausted"
             } else if !has_credentials {

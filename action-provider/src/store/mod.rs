@@ -2,6 +2,7 @@
 
 pub mod apikeys;
 pub mod conn;
+pub mod mail_ops;
 pub mod models;
 pub mod ops;
 pub mod schema;

@@ -152,8 +152,8 @@ pub trait Ops {
     fn token_delete(&mut self, user_id: i64, id: &str) -> QueryResult<bool>;
     /// Records an issued code.
     fn code_insert(&mut self, code: &NewIssuedCode) -> QueryResult<i64>;
-    /// A user's unused, unexpired issued codes, newest first, at most `limit`.
-    fn codes_live(&mut self, user_id: i64, now: i64, limit: i64) -> QueryResult<Vec<IssuedCode>>;
+    /// A user's most recent issued codes (used, expired or live), newest first, at most `limit`.
+    fn codes_recent(&mut self, user_id: i64, limit: i64) -> QueryResult<Vec<IssuedCode>>;
     /// Marks code `id` used if it is unused (compare-and-set), and every older unused code
     /// of the user with it; returns whether this call used code `id`.
     fn code_consume(&mut self, user_id: i64, id: i64, now: i64) -> QueryResult<bool>;
@@ -609,11 +609,9 @@ macro_rules! impl_ops {
                 diesel::insert_into(issued_codes::table).values(code).returning(issued_codes::id).get_result(self)
             }
 
-            fn codes_live(&mut self, user_id: i64, now: i64, limit: i64) -> QueryResult<Vec<IssuedCode>> {
+            fn codes_recent(&mut self, user_id: i64, limit: i64) -> QueryResult<Vec<IssuedCode>> {
                 issued_codes::table
                     .filter(issued_codes::user_id.eq(user_id))
-                    .filter(issued_codes::used_at.is_null())
-                    .filter(issued_codes::expires_at.gt(now))
                     .order(issued_codes::id.desc())
                     .limit(limit)
                     .select(IssuedCode::as_select())

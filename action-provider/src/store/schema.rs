@@ -157,9 +157,71 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    oauth2_profiles (id) {
+        id -> BigInt,
+        name -> Text,
+        authorization_url -> Nullable<Text>,
+        token_url -> Text,
+        redirect_url -> Nullable<Text>,
+        client_id -> Text,
+        client_secret_enc -> Text,
+        scope -> Text,
+        flow -> Text,
+        valid -> Bool,
+        access_token_enc -> Nullable<Text>,
+        refresh_token_enc -> Nullable<Text>,
+        expires_at -> Nullable<BigInt>,
+        last_refresh_at -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+        authorized_mailbox -> Nullable<Text>,
+        needs_reauthorization -> Bool,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    oauth2_pending (state) {
+        state -> Text,
+        profile_id -> BigInt,
+        pkce_verifier_enc -> Text,
+        login_hint -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    smtp_accounts (id) {
+        id -> BigInt,
+        name -> Text,
+        active -> Bool,
+        is_default -> Bool,
+        sender -> Text,
+        reply_to -> Nullable<Text>,
+        return_path -> Nullable<Text>,
+        confirmation_address -> Nullable<Text>,
+        read_confirmation -> Bool,
+        force_use -> Bool,
+        footer -> Bool,
+        host -> Text,
+        port -> Integer,
+        security -> Text,
+        auth -> Text,
+        username -> Nullable<Text>,
+        password_enc -> Nullable<Text>,
+        oauth2_profile_id -> Nullable<BigInt>,
+        ignore_cert_errors -> Bool,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> wallets (wallet_id));
 diesel::joinable!(tokens -> users (user_id));
 diesel::joinable!(issued_codes -> users (user_id));
+diesel::joinable!(oauth2_pending -> oauth2_profiles (profile_id));
+diesel::joinable!(smtp_accounts -> oauth2_profiles (oauth2_profile_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     wallets,
@@ -171,5 +233,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     settings,
     audit,
-    idempotency
+    idempotency,
+    oauth2_profiles,
+    oauth2_pending,
+    smtp_accounts
 );

@@ -130,7 +130,7 @@ fn sms_request_reaches_the_broker_and_validates_once() {
             "/v1/otp/validate",
             Some(&json!({"login": "sms-user", "code": code, "request_id": rid})),
         );
-        assert_eq!(v.json()["valid"], json!(false), "used once");
+        assert_eq!(v.json()["reason"], json!("replayed"), "used once");
 
         // The report shows both attempts, the destination masked.
         let rep = s

@@ -54,6 +54,10 @@ pub struct IssuedCode {
     pub code_mac: String,
     /// Keyring key the MAC was made with.
     pub key_id: String,
+    /// Expiry.
+    pub expires_at: i64,
+    /// When used (or superseded by a newer code's use).
+    pub used_at: Option<i64>,
 }
 
 /// An issued code to insert.
