@@ -42,6 +42,10 @@ pub struct ServeArgs {
     /// Externally visible base URL (OAuth2 redirects, links) [env: SAE_PUBLIC_URL]
     #[arg(long, env = "SAE_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Proxies whose X-Forwarded-For is believed: addresses or CIDR blocks, comma-separated
+    /// [env: SAE_TRUSTED_PROXIES] [default: none]
+    #[arg(long, env = "SAE_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -55,6 +59,7 @@ struct FileConfig {
     pool_size: Option<u32>,
     workers: Option<usize>,
     body_limit: Option<usize>,
+    trusted_proxies: Option<Vec<String>>,
 }
 
 /// The resolved configuration.
@@ -76,6 +81,8 @@ pub struct Config {
     pub workers: Option<usize>,
     /// Largest accepted request body, bytes.
     pub body_limit: usize,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<crate::proxies::Cidr>,
 }
 
 /// Why the configuration could not be resolved.
@@ -88,6 +95,9 @@ pub enum ConfigError {
     /// The file is not valid TOML for SAE.
     #[error("config file {0}: {1}")]
     Parse(String, String),
+    /// A `trusted_proxies` entry is not an address or CIDR block.
+    #[error("trusted_proxies: {0:?} is not an IP address or CIDR block")]
+    BadProxy(String),
 }
 
 impl Config {
@@ -116,7 +126,17 @@ impl Config {
             .clone()
             .or(file.public_url)
             .unwrap_or_else(|| format!("http://{listen}"));
+        let trusted_proxies = serve
+            .trusted_proxies
+            .clone()
+            .or(file.trusted_proxies)
+            .unwrap_or_default()
+            .iter()
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| crate::proxies::Cidr::parse(p).ok_or_else(|| ConfigError::BadProxy(p.clone())))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
+            trusted_proxies,
             database_url: store.database_url.clone().or(file.database_url),
             data_dir,
             keyring,

@@ -11,6 +11,7 @@ mod metrics;
 mod otp_cmd;
 mod outbox;
 mod policies;
+mod proxies;
 mod senders;
 mod sms;
 mod store;

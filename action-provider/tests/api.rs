@@ -20,4 +20,5 @@ mod api {
     mod password;
     mod request;
     mod sms;
+    mod wallets;
 }

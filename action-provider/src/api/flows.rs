@@ -25,10 +25,18 @@ pub struct Validate {
     pub request_id: Option<String>,
 }
 
-/// The client address for the audit log (the peer; `X-Forwarded-For` is not believed until
-/// `trusted_proxies` is configured).
+/// The client address for the audit log: the peer, or what a trusted proxy forwarded.
 pub fn source(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|a| a.ip().to_string())
+    let peer = req.peer_addr()?.ip();
+    let trusted = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.config.trusted_proxies.as_slice())
+        .unwrap_or(&[]);
+    let header = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    Some(crate::proxies::client_address(trusted, peer, header).to_string())
 }
 
 /// Validates a second factor. Rejection is a normal 200 answer with a `reason`.

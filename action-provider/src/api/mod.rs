@@ -14,6 +14,7 @@ pub mod policies;
 pub mod tokens;
 pub mod types;
 pub mod users;
+pub mod wallets;
 
 use actix_web::web;
 
@@ -28,5 +29,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     messages::routes(cfg);
     delivery::routes(cfg);
     admin::routes(cfg);
+    wallets::routes(cfg);
     mail::routes(cfg);
 }

@@ -92,6 +92,16 @@ pub trait Ops {
     fn wallet_id(&mut self, name: &str) -> QueryResult<Option<i64>>;
     /// The name of a wallet.
     fn wallet_name(&mut self, id: i64) -> QueryResult<Option<String>>;
+    /// A page of wallets (id, name, description, created_at), by id.
+    fn wallets_page(&mut self, cursor: i64, limit: i64) -> QueryResult<Vec<WalletRow>>;
+    /// Creates a wallet; returns its id.
+    fn wallet_insert(&mut self, name: &str, description: &str, now: i64) -> QueryResult<i64>;
+    /// Renames / re-describes a wallet; returns whether it existed.
+    fn wallet_update(&mut self, id: i64, name: &str, description: &str) -> QueryResult<bool>;
+    /// Deletes a wallet; returns whether it existed.
+    fn wallet_delete(&mut self, id: i64) -> QueryResult<bool>;
+    /// How many users are in a wallet.
+    fn wallet_members(&mut self, id: i64) -> QueryResult<i64>;
 
     /// Counts one failure of `factor` — only while the user is not locked — and returns the
     /// factor's new count, or `None` when the user is locked (nothing counted).
@@ -345,6 +355,9 @@ pub struct NewAttempt {
 /// A user's (login, document, mobile) as stored.
 pub type IdentityRow = (String, Option<String>, Option<String>);
 
+/// A wallet as stored: (id, name, description, created_at).
+pub type WalletRow = (i64, String, String, i64);
+
 /// Filters of the user listing.
 #[derive(Debug, Clone, Default)]
 pub struct UserFilter {
@@ -457,6 +470,37 @@ macro_rules! impl_ops {
 
             fn wallet_id(&mut self, name: &str) -> QueryResult<Option<i64>> {
                 wallets::table.filter(wallets::name.eq(name)).select(wallets::id).first(self).optional()
+            }
+
+            fn wallets_page(&mut self, cursor: i64, limit: i64) -> QueryResult<Vec<WalletRow>> {
+                wallets::table
+                    .filter(wallets::id.gt(cursor))
+                    .order(wallets::id)
+                    .limit(limit)
+                    .select((wallets::id, wallets::name, wallets::description, wallets::created_at))
+                    .load(self)
+            }
+
+            fn wallet_insert(&mut self, name: &str, description: &str, now: i64) -> QueryResult<i64> {
+                diesel::insert_into(wallets::table)
+                    .values((wallets::name.eq(name), wallets::description.eq(description), wallets::created_at.eq(now)))
+                    .returning(wallets::id)
+                    .get_result(self)
+            }
+
+            fn wallet_update(&mut self, id: i64, name: &str, description: &str) -> QueryResult<bool> {
+                diesel::update(wallets::table.filter(wallets::id.eq(id)))
+                    .set((wallets::name.eq(name), wallets::description.eq(description)))
+                    .execute(self)
+                    .map(|n| n == 1)
+            }
+
+            fn wallet_delete(&mut self, id: i64) -> QueryResult<bool> {
+                diesel::delete(wallets::table.filter(wallets::id.eq(id))).execute(self).map(|n| n == 1)
+            }
+
+            fn wallet_members(&mut self, id: i64) -> QueryResult<i64> {
+                users::table.filter(users::wallet_id.eq(id)).count().get_result(self)
             }
 
             fn wallet_name(&mut self, id: i64) -> QueryResult<Option<String>> {
