@@ -132,9 +132,42 @@ pub fn backoff_s(attempts: i32) -> i64 {
     (1i64 << exp).min(600)
 }
 
-/// Runs the worker until the process ends: claims due jobs, sends them, records outcomes.
+/// How often a node applies the retention settings.
+const RETENTION_EVERY: Duration = Duration::from_secs(600);
+
+/// Deletes audit records and delivery reports older than the retention settings allow.
+pub fn purge(state: &AppState) -> Result<(usize, usize), crate::api::error::ApiError> {
+    let policies = state.policies.get(&state.pool)?;
+    let now = crate::now();
+    let cutoff = |days: u32| (days > 0).then(|| now - i64::from(days) * 86_400);
+    let mut conn = state.pool.get()?;
+    let audit = match cutoff(policies.retention.audit_days) {
+        Some(before) => write_tx!(&mut conn, |c| c.audit_purge(before))?,
+        None => 0,
+    };
+    let deliveries = match cutoff(policies.retention.deliveries_days) {
+        Some(before) => write_tx!(&mut conn, |c| c.deliveries_purge(before))?,
+        None => 0,
+    };
+    Ok((audit, deliveries))
+}
+
+/// Runs the worker until the process ends: claims due jobs, sends them, records outcomes;
+/// applies the retention settings every ten minutes.
 pub async fn run(state: actix_web::web::Data<AppState>, sender: Arc<dyn Sender>) {
+    let mut last_purge: Option<std::time::Instant> = None;
     loop {
+        if last_purge.is_none_or(|t| t.elapsed() >= RETENTION_EVERY) {
+            last_purge = Some(std::time::Instant::now());
+            let st = state.clone();
+            match actix_web::web::block(move || purge(&st)).await {
+                Ok(Ok((a, d))) if a + d > 0 => {
+                    tracing::info!(audit = a, deliveries = d, "retention: old records deleted")
+                }
+                Ok(Err(e)) => tracing::warn!(error = %e, "retention sweep failed"),
+                _ => {}
+            }
+        }
         let claimed = claim(&state).await;
         let jobs = match claimed {
             Ok(jobs) => jobs,

@@ -36,6 +36,8 @@ pub mod doc {
     pub const MFA: &str = "policy.mfa";
     /// Message templates.
     pub const MESSAGES: &str = "messages";
+    /// Retention of audit records and delivery reports.
+    pub const RETENTION: &str = "retention";
 }
 
 /// Every policy a flow needs, parsed and validated.
@@ -53,6 +55,39 @@ pub struct Policies {
     pub mfa: MfaRules,
     /// Message templates.
     pub messages: MessageTemplates,
+    /// Retention of audit records and delivery reports.
+    pub retention: Retention,
+}
+
+/// How long audit records and delivery reports are kept (days; 0 keeps them forever).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    /// Days of audit records to keep (default 365; 0 = forever; at most 3650).
+    #[serde(default = "default_audit_days")]
+    pub audit_days: u32,
+    /// Days of delivery reports to keep (default 90; 0 = forever; at most 3650).
+    #[serde(default = "default_delivery_days")]
+    pub deliveries_days: u32,
+}
+
+fn default_audit_days() -> u32 {
+    365
+}
+
+fn default_delivery_days() -> u32 {
+    90
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            audit_days: default_audit_days(),
+            deliveries_days: default_delivery_days(),
+        }
+    }
 }
 
 impl Policies {
@@ -133,5 +168,6 @@ pub fn load<C: Ops>(c: &mut C) -> Result<Policies, StoreError> {
         authsys: parse(doc::AUTHSYS, c.setting_get(doc::AUTHSYS)?)?,
         mfa: parse(doc::MFA, c.setting_get(doc::MFA)?)?,
         messages: parse(doc::MESSAGES, c.setting_get(doc::MESSAGES)?)?,
+        retention: parse(doc::RETENTION, c.setting_get(doc::RETENTION)?)?,
     })
 }

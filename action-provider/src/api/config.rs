@@ -123,8 +123,64 @@ pub async fn put_lockout(
         .body(json))
 }
 
+/// Reads the retention settings.
+#[utoipa::path(get, path = "/v1/config/retention", tag = "configuration",
+    responses((status = 200, body = crate::policies::Retention)))]
+pub async fn get_retention(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    let st = state.clone();
+    let p = blocking(move || Ok(st.policies.get(&st.pool)?)).await?;
+    Ok(HttpResponse::Ok().json(p.retention))
+}
+
+/// Sets how long audit records and delivery reports are kept (days; 0 keeps forever).
+/// Records past retention are deleted by every node within ten minutes.
+#[utoipa::path(put, path = "/v1/config/retention", tag = "configuration", request_body = crate::policies::Retention,
+    responses((status = 200, body = crate::policies::Retention), (status = 400, body = super::error::Problem)))]
+pub async fn put_retention(
+    state: web::Data<AppState>,
+    caller: Caller,
+    Json(r): Json<crate::policies::Retention>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    for (name, v) in [
+        ("audit_days", r.audit_days),
+        ("deliveries_days", r.deliveries_days),
+    ] {
+        if v > 3650 {
+            return Err(ApiError::field(
+                name,
+                format!("{name}: at most 3650 days (0 keeps records forever)"),
+            ));
+        }
+    }
+    let json = serde_json::to_string(&r).map_err(ApiError::internal)?;
+    let actor = caller.actor();
+    let st = state.clone();
+    blocking(move || {
+        let mut conn = st.pool.get()?;
+        write_tx!(&mut conn, |c| {
+            c.setting_put(crate::policies::doc::RETENTION, &json, crate::now())?;
+            c.audit_insert(&audit(
+                actor.clone(),
+                "config.retention.update",
+                Some(json.clone()),
+            ))?;
+            Ok::<_, ApiError>(())
+        })
+    })
+    .await?;
+    state.policies.invalidate();
+    Ok(HttpResponse::Ok().json(r))
+}
+
 /// Registers the configuration routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/config/retention", web::get().to(get_retention))
+        .route("/v1/config/retention", web::put().to(put_retention));
     cfg.route("/v1/config/im", web::get().to(get_im))
         .route("/v1/config/im", web::put().to(put_im))
         .route("/v1/config/lockout", web::get().to(get_lockout))

@@ -25,6 +25,7 @@ Errors are `application/problem+json` (RFC 9457) with a stable `code` and, for i
         super::credentials::put_authsys, super::credentials::auth_password,
         super::tokens::enrol, super::tokens::list, super::tokens::challenge, super::tokens::delete,
         super::flows::validate, super::flows::request, super::flows::hash,
+        super::config::get_retention, super::config::put_retention,
         super::config::get_im, super::config::put_im, super::config::get_lockout, super::config::put_lockout,
         super::policies::get_global, super::policies::put_global, super::policies::get_authsys,
         super::policies::put_authsys, super::policies::get_mfa, super::policies::put_mfa, super::policies::password_test,

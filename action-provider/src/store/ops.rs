@@ -53,6 +53,10 @@ pub trait Ops {
     fn setting_get(&mut self, name: &str) -> QueryResult<Option<(String, i64)>>;
     /// Writes a configuration document (version + 1); returns the new version.
     fn setting_put(&mut self, name: &str, value: &str, now: i64) -> QueryResult<i64>;
+    /// Deletes audit records older than `before`; returns how many.
+    fn audit_purge(&mut self, before: i64) -> QueryResult<usize>;
+    /// Deletes delivery attempts older than `before`, and finished outbox jobs with them.
+    fn deliveries_purge(&mut self, before: i64) -> QueryResult<usize>;
     /// A page of audit records, oldest first, filtered.
     fn audit_page(
         &mut self,
@@ -785,6 +789,19 @@ macro_rules! impl_ops {
                     .select(issued_codes::created_at)
                     .order(issued_codes::created_at)
                     .load(self)
+            }
+
+            fn audit_purge(&mut self, before: i64) -> QueryResult<usize> {
+                diesel::delete(audit::table.filter(audit::at.lt(before))).execute(self)
+            }
+
+            fn deliveries_purge(&mut self, before: i64) -> QueryResult<usize> {
+                let n = diesel::delete(delivery_attempts::table.filter(delivery_attempts::at.lt(before))).execute(self)?;
+                diesel::delete(
+                    outbox::table.filter(outbox::status.eq_any(["sent", "failed"])).filter(outbox::updated_at.lt(before)),
+                )
+                .execute(self)?;
+                Ok(n)
             }
 
             fn audit_page(&mut self, filter: &AuditFilter, cursor: i64, limit: i64) -> QueryResult<Vec<AuditRow>> {

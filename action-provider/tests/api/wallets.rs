@@ -124,3 +124,76 @@ fn forwarded_for_is_believed_only_from_trusted_proxies() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("trusted_proxies"));
 }
+
+#[test]
+fn retention_deletes_old_audit_and_delivery_records() {
+    let s = Server::start(Backend::Sqlite);
+    let r = s.admin(
+        "PUT",
+        "/v1/config/retention",
+        Some(&json!({"audit_days": 4000})),
+    );
+    assert_eq!(
+        (r.status, r.json()["field"].clone()),
+        (400, json!("audit_days"))
+    );
+    let r = s.admin(
+        "PUT",
+        "/v1/config/retention",
+        Some(&json!({"audit_days": 30, "deliveries_days": 0})),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        s.admin("GET", "/v1/config/retention", None).json(),
+        json!({"audit_days": 30, "deliveries_days": 0})
+    );
+    let (dir, _) = s.kill();
+    // An audit record from 1970 and a delivery attempt from 1970, written behind SAE's back.
+    let db = dir.path().join("sae.db");
+    let status = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import sqlite3; c=sqlite3.connect({:?}); \
+             c.execute(\"INSERT INTO audit (at, actor, action, outcome) VALUES (1, 'old', 'old.action', 'ok')\"); \
+             c.execute(\"INSERT INTO delivery_attempts (outbox_id, request_id, channel, broker, destination_masked, outcome, latency_ms, at) VALUES (1, 'old-request', 'sms', 'primary', '***1', 'delivered', 1, 1)\"); \
+             c.commit()",
+            db.to_str().unwrap()
+        ))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let s = Server::start_with(Backend::Sqlite, dir, None, &[]);
+    let key = std::fs::read_to_string(s.dir.path().join("initial-credentials")).unwrap();
+    let key = key
+        .lines()
+        .find_map(|l| l.strip_prefix("api_key = "))
+        .unwrap()
+        .to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let old = s
+            .call("GET", "/v1/audit?actor=old", Some(&key), None)
+            .json();
+        if old["items"].as_array().unwrap().is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the 1970 audit record was not deleted"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let kept = s
+        .call(
+            "GET",
+            "/v1/reports/deliveries?request_id=old-request",
+            Some(&key),
+            None,
+        )
+        .json();
+    assert_eq!(
+        kept["items"].as_array().unwrap().len(),
+        1,
+        "deliveries_days 0 keeps reports forever"
+    );
+}
