@@ -10,7 +10,7 @@ use super::types::Page;
 use crate::app::{AppState, blocking};
 use crate::store::apikeys::{self, ApiKey, Scope};
 use crate::store::{AuditFilter, NewAudit, Ops as _};
-use crate::timefmt::{parse_rfc3339, rfc3339};
+use crate::timefmt::rfc3339;
 use crate::{with_conn, write_tx};
 
 /// `POST /v1/apikeys`
@@ -117,17 +117,8 @@ pub async fn list(
         Ok(apikeys::list(&mut conn, cursor, limit + 1)?)
     })
     .await?;
-    let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
-    let items: Vec<KeyView> = rows
-        .into_iter()
-        .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        .map(|k| view(k, None))
-        .collect();
-    let next = if more {
-        items.last().map(|k| k.id.to_string())
-    } else {
-        None
-    };
+    let (rows, next) = super::types::cut_page(rows, limit, |k| k.id);
+    let items: Vec<KeyView> = rows.into_iter().map(|k| view(k, None)).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({"items": items, "next_cursor": next})))
 }
 
@@ -196,21 +187,13 @@ pub async fn audit_list(
         cursor: q.cursor.clone(),
     };
     let (limit, cursor) = (page.limit()?, page.cursor()?);
-    let time = |name: &str, v: &Option<String>| -> Result<Option<i64>, ApiError> {
-        v.as_ref()
-            .map(|t| {
-                parse_rfc3339(t)
-                    .ok_or_else(|| ApiError::field(name, format!("{name}: not an RFC 3339 time")))
-            })
-            .transpose()
-    };
     let filter = AuditFilter {
         actor: q.actor,
         subject: q.subject,
         action: q.action,
         outcome: q.outcome,
-        since: time("since", &q.since)?,
-        until: time("until", &q.until)?,
+        since: super::types::time_param("since", q.since.as_deref())?,
+        until: super::types::time_param("until", q.until.as_deref())?,
     };
     let st = state.clone();
     let rows = blocking(move || {
@@ -222,16 +205,7 @@ pub async fn audit_list(
         ))?)
     })
     .await?;
-    let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
-    let rows: Vec<_> = rows
-        .into_iter()
-        .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        .collect();
-    let next = if more {
-        rows.last().map(|r| r.id.to_string())
-    } else {
-        None
-    };
+    let (rows, next) = super::types::cut_page(rows, limit, |r| r.id);
     let items: Vec<serde_json::Value> = rows
         .into_iter()
         .map(|r| {

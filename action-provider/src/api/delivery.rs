@@ -11,7 +11,7 @@ use super::extract::{Caller, Json, Query};
 use crate::app::{AppState, blocking};
 use crate::sms::{DOC, VOICE_DOC, load_config};
 use crate::store::{AttemptFilter, NewAudit, Ops as _};
-use crate::timefmt::{parse_rfc3339, rfc3339};
+use crate::timefmt::rfc3339;
 use crate::{with_conn, write_tx};
 
 fn config_error(e: &delivery::ConfigError) -> ApiError {
@@ -271,18 +271,10 @@ pub async fn report(
         cursor: q.cursor.clone(),
     };
     let (limit, cursor) = (page.limit()?, page.cursor()?);
-    let time = |name: &str, v: &Option<String>| -> Result<Option<i64>, ApiError> {
-        v.as_ref()
-            .map(|t| {
-                parse_rfc3339(t)
-                    .ok_or_else(|| ApiError::field(name, format!("{name}: not an RFC 3339 time")))
-            })
-            .transpose()
-    };
     let filter = AttemptFilter {
         request_id: q.request_id.clone(),
-        since: time("since", &q.since)?,
-        until: time("until", &q.until)?,
+        since: super::types::time_param("since", q.since.as_deref())?,
+        until: super::types::time_param("until", q.until.as_deref())?,
     };
     let st = state.clone();
     let rows = blocking(move || {
@@ -294,16 +286,7 @@ pub async fn report(
         ))?)
     })
     .await?;
-    let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
-    let rows: Vec<_> = rows
-        .into_iter()
-        .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        .collect();
-    let next = if more {
-        rows.last().map(|r| r.id.to_string())
-    } else {
-        None
-    };
+    let (rows, next) = super::types::cut_page(rows, limit, |r| r.id);
     let items: Vec<serde_json::Value> = rows
         .into_iter()
         .map(|r| {

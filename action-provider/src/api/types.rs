@@ -96,3 +96,32 @@ pub fn check_login(login: &str) -> Result<(), super::error::ApiError> {
     }
     Ok(())
 }
+
+/// Cuts a page fetched with `limit + 1` rows: the rows to answer and the `next_cursor`
+/// (the last answered row's id when there was one more row).
+pub fn cut_page<T>(
+    mut rows: Vec<T>,
+    limit: i64,
+    id: impl Fn(&T) -> i64,
+) -> (Vec<T>, Option<String>) {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let next = if more {
+        rows.last().map(|r| id(r).to_string())
+    } else {
+        None
+    };
+    (rows, next)
+}
+
+/// An optional RFC 3339 query parameter as unix seconds, or a 400 naming it.
+pub fn time_param(name: &str, value: Option<&str>) -> Result<Option<i64>, super::error::ApiError> {
+    value
+        .map(|t| {
+            crate::timefmt::parse_rfc3339(t).ok_or_else(|| {
+                super::error::ApiError::field(name, format!("{name}: not an RFC 3339 time"))
+            })
+        })
+        .transpose()
+}
