@@ -11,6 +11,7 @@ mod support;
 
 mod api {
     mod admin;
+    mod administration;
     mod bad_input;
     mod basics;
     mod mail;
@@ -20,5 +21,4 @@ mod api {
     mod password;
     mod request;
     mod sms;
-    mod wallets;
 }

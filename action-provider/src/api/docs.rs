@@ -33,6 +33,7 @@ Errors are `application/problem+json` (RFC 9457) with a stable `code` and, for i
         super::delivery::put_voice, super::delivery::report,
         super::admin::create, super::admin::list, super::admin::revoke, super::admin::audit_list,
         super::wallets::create, super::wallets::list, super::wallets::read, super::wallets::update, super::wallets::delete,
+        super::devices::create, super::devices::list, super::devices::delete,
         super::messages::list, super::messages::create, super::messages::read, super::messages::update, super::messages::delete,
         super::mail::presets, super::mail::create_profile, super::mail::list_profiles, super::mail::read_profile,
         super::mail::update_profile, super::mail::delete_profile, super::mail::authorize, super::mail::callback,

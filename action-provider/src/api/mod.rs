@@ -4,6 +4,7 @@ pub mod admin;
 pub mod config;
 pub mod credentials;
 pub mod delivery;
+pub mod devices;
 pub mod docs;
 pub mod error;
 pub mod extract;
@@ -30,5 +31,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     delivery::routes(cfg);
     admin::routes(cfg);
     wallets::routes(cfg);
+    devices::routes(cfg);
     mail::routes(cfg);
 }

@@ -52,7 +52,7 @@ pub struct Enrol {
 }
 
 /// One printed OPIE password.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ListItem {
     /// Sequence number to answer.
     pub sequence: u32,
@@ -63,7 +63,7 @@ pub struct ListItem {
 }
 
 /// The answer to an enrolment: secrets appear here once and never again.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Enrolled {
     /// Token id.
     pub id: String,
@@ -173,7 +173,7 @@ fn base_token(id: &str, kind: &str, algorithm: String, device: Option<String>, n
 }
 
 /// Builds the token row and the one-time answer, without touching the store.
-fn prepare(
+pub(crate) fn prepare(
     state: &AppState,
     login: &str,
     body: Enrol,
@@ -362,6 +362,53 @@ fn prepare(
             format!("type: {other:?} is not totp, hotp or opie"),
         )),
     }
+}
+
+/// The otpauth URI, secret and QR of a stored TOTP/HOTP token: used to provision a device
+/// that shares the principal token (necessarily showing its secret again; audited).
+pub(crate) fn provisioning(state: &AppState, login: &str, t: &Token) -> Result<Enrolled, ApiError> {
+    let sealed = t.secret_enc.as_deref().ok_or(ApiError::Internal)?;
+    let bytes = state
+        .keyring
+        .read()
+        .map_err(ApiError::internal)?
+        .open(&format!("token:{}", t.id), sealed)
+        .map_err(ApiError::internal)?;
+    let secret = Secret::from_bytes(&bytes).map_err(ApiError::internal)?;
+    let algorithm = t
+        .algorithm
+        .parse::<Algorithm>()
+        .map_err(ApiError::internal)?;
+    let digits = Digits::new(u8::try_from(t.digits).unwrap_or(6)).map_err(ApiError::internal)?;
+    let kind = if t.kind == "totp" {
+        OtpKind::Totp {
+            period: TimeStep::new(u64::try_from(t.period).unwrap_or(30))
+                .map_err(ApiError::internal)?,
+        }
+    } else {
+        OtpKind::Hotp {
+            counter: t
+                .last_counter
+                .map_or(0, |c| crate::store::counter_from_db(c).saturating_add(1)),
+        }
+    };
+    let secret_base32 = secret.to_base32().to_string();
+    let account = login.replace(':', "_");
+    let uri = OtpAuthUri::new(kind, secret, Some(ISSUER), account.trim())
+        .map_err(ApiError::internal)?
+        .with_algorithm(algorithm)
+        .with_digits(digits);
+    let qr = sae_core::otp::qr::qr_svg(&uri).map_err(ApiError::internal)?;
+    Ok(Enrolled {
+        id: t.id.clone(),
+        kind: t.kind.clone(),
+        otpauth_uri: Some(uri.to_uri().to_string()),
+        secret_base32: Some(secret_base32),
+        qr_svg: Some(qr.to_string()),
+        seed: None,
+        count: None,
+        list: None,
+    })
 }
 
 /// Enrols a token. The secret (TOTP/HOTP) or the printed list (OPIE paper) is in this

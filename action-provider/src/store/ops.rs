@@ -13,7 +13,8 @@ use sae_core::lockout::Factor;
 use super::models::token::{IssuedCode, NewIssuedCode, Token};
 use super::models::user::{NewUser, User, UserChanges};
 use super::schema::{
-    audit, delivery_attempts, idempotency, issued_codes, outbox, settings, tokens, users, wallets,
+    audit, delivery_attempts, devices, idempotency, issued_codes, outbox, settings, tokens, users,
+    wallets,
 };
 
 /// One audit record: who did what to whom, from where, with what outcome. Never secrets.
@@ -143,6 +144,20 @@ pub trait Ops {
         sealed: Option<&str>,
         now: i64,
     ) -> QueryResult<()>;
+
+    /// A user's devices: (name, token id, shares principal, created at), by name.
+    fn devices_of(&mut self, user_id: i64) -> QueryResult<Vec<DeviceRow>>;
+    /// Records a device; fails on a duplicate name (unique per user).
+    fn device_insert(
+        &mut self,
+        user_id: i64,
+        name: &str,
+        token_id: &str,
+        shares: bool,
+        now: i64,
+    ) -> QueryResult<()>;
+    /// Deletes a device; returns its (token id, shares principal) if it existed.
+    fn device_delete(&mut self, user_id: i64, name: &str) -> QueryResult<Option<(String, bool)>>;
 
     /// Inserts a token.
     fn token_insert(&mut self, token: &Token) -> QueryResult<()>;
@@ -361,6 +376,9 @@ pub type IdentityRow = (String, Option<String>, Option<String>);
 
 /// A wallet as stored: (id, name, description, created_at).
 pub type WalletRow = (i64, String, String, i64);
+
+/// A device as stored: (name, token id, shares the principal token, created at).
+pub type DeviceRow = (String, String, bool, i64);
 
 /// Filters of the user listing.
 #[derive(Debug, Clone, Default)]
@@ -602,6 +620,34 @@ macro_rules! impl_ops {
                     .set((users::authsys_names.eq(names), users::authsys_enc.eq(sealed), users::updated_at.eq(now)))
                     .execute(self)
                     .map(|_| ())
+            }
+
+            fn devices_of(&mut self, user_id: i64) -> QueryResult<Vec<DeviceRow>> {
+                devices::table
+                    .filter(devices::user_id.eq(user_id))
+                    .order(devices::name)
+                    .select((devices::name, devices::token_id, devices::shares_principal, devices::created_at))
+                    .load(self)
+            }
+
+            fn device_insert(&mut self, user_id: i64, name: &str, token_id: &str, shares: bool, now: i64) -> QueryResult<()> {
+                diesel::insert_into(devices::table)
+                    .values((
+                        devices::user_id.eq(user_id),
+                        devices::name.eq(name),
+                        devices::token_id.eq(token_id),
+                        devices::shares_principal.eq(shares),
+                        devices::created_at.eq(now),
+                    ))
+                    .execute(self)
+                    .map(|_| ())
+            }
+
+            fn device_delete(&mut self, user_id: i64, name: &str) -> QueryResult<Option<(String, bool)>> {
+                diesel::delete(devices::table.filter(devices::user_id.eq(user_id)).filter(devices::name.eq(name)))
+                    .returning((devices::token_id, devices::shares_principal))
+                    .get_result(self)
+                    .optional()
             }
 
             fn token_insert(&mut self, token: &Token) -> QueryResult<()> {

@@ -217,6 +217,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    devices (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        name -> Text,
+        token_id -> Text,
+        shares_principal -> Bool,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> wallets (wallet_id));
 diesel::joinable!(tokens -> users (user_id));
 diesel::joinable!(issued_codes -> users (user_id));
@@ -224,6 +235,7 @@ diesel::joinable!(oauth2_pending -> oauth2_profiles (profile_id));
 diesel::joinable!(smtp_accounts -> oauth2_profiles (oauth2_profile_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    devices,
     wallets,
     users,
     tokens,

@@ -1,4 +1,4 @@
-//! `/v1/wallets`, users in wallets, and `trusted_proxies` for the audit source.
+//! Wallets, devices, `trusted_proxies` for the audit source, and retention.
 
 use serde_json::json;
 
@@ -196,4 +196,126 @@ fn retention_deletes_old_audit_and_delivery_records() {
         1,
         "deliveries_days 0 keeps reports forever"
     );
+}
+
+#[test]
+fn devices_have_their_own_token_or_share_the_principal() {
+    use sae_core::secret::Secret;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    for backend in backends() {
+        let s = Server::start(backend);
+        let (principal_id, principal) = super::otp::user_with_totp(&s, "dev");
+        // Switch off (default): a device gets a token of its own.
+        let r = s.admin(
+            "POST",
+            "/v1/users/dev/devices",
+            Some(&json!({"name": "tablet"})),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        let own = r.json();
+        assert_eq!(own["shares_principal"], json!(false));
+        let own_secret =
+            Secret::from_base32(own["token"]["secret_base32"].as_str().unwrap()).unwrap();
+        assert_ne!(own["token"]["id"], json!(principal_id));
+        let code = super::otp::totp_at(&own_secret, now);
+        let v = s.admin(
+            "POST",
+            "/v1/otp/validate",
+            Some(&json!({"login": "dev", "code": code})),
+        );
+        assert_eq!(
+            v.json()["valid"],
+            json!(true),
+            "{backend:?}: the device's own token validates"
+        );
+        assert_eq!(
+            s.admin(
+                "POST",
+                "/v1/users/dev/devices",
+                Some(&json!({"name": "tablet"}))
+            )
+            .status,
+            409
+        );
+
+        // Switch on: a device shares the principal secret and its replay state.
+        assert_eq!(
+            s.admin(
+                "PUT",
+                "/v1/config/im",
+                Some(&json!({"device_secret_same_as_principal": true}))
+            )
+            .status,
+            200
+        );
+        let r = s.admin(
+            "POST",
+            "/v1/users/dev/devices",
+            Some(&json!({"name": "phone-2"})),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        let shared = r.json();
+        assert_eq!(shared["shares_principal"], json!(true));
+        assert_eq!(shared["token"]["id"], json!(principal_id));
+        let shared_secret =
+            Secret::from_base32(shared["token"]["secret_base32"].as_str().unwrap()).unwrap();
+        let code = super::otp::totp_at(&shared_secret, now);
+        assert_eq!(
+            code,
+            super::otp::totp_at(&principal, now),
+            "same secret as the principal"
+        );
+        let v = s.admin(
+            "POST",
+            "/v1/otp/validate",
+            Some(&json!({"login": "dev", "code": code, "token_id": principal_id})),
+        );
+        assert_eq!(v.json()["valid"], json!(true), "{backend:?}");
+        let v = s.admin(
+            "POST",
+            "/v1/otp/validate",
+            Some(&json!({"login": "dev", "code": code})),
+        );
+        assert_eq!(
+            v.json()["reason"],
+            json!("replayed"),
+            "a code used on one device is spent on all"
+        );
+        let list = s.admin("GET", "/v1/users/dev/devices", None).json();
+        assert_eq!(list["items"].as_array().unwrap().len(), 2);
+        assert!(
+            !list.to_string().contains("secret"),
+            "listing shows no secret"
+        );
+        assert_eq!(
+            s.admin("DELETE", "/v1/users/dev/devices/phone-2", None)
+                .status,
+            204
+        );
+        let tokens = s.admin("GET", "/v1/users/dev/tokens", None).json();
+        assert!(
+            tokens["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["id"] == json!(principal_id)),
+            "the principal token stays"
+        );
+        assert_eq!(
+            s.admin("DELETE", "/v1/users/dev/devices/tablet", None)
+                .status,
+            204
+        );
+        assert_eq!(
+            s.admin("GET", "/v1/users/dev/tokens", None).json()["items"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1,
+            "the device's own token goes with it"
+        );
+    }
 }
