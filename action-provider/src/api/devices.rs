@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::error::ApiError;
 use super::extract::{Caller, Json};
-use super::tokens::{Enrol, Enrolled, prepare, provisioning};
+use super::tokens::{Enrol, prepare, provisioning};
 use super::types::check_login;
 use crate::app::{AppState, blocking};
 use crate::store::{NewAudit, Ops as _};
