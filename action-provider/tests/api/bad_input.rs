@@ -56,6 +56,15 @@ fn routes() -> Vec<(&'static str, &'static str, Value)> {
             "/v1/messages",
             json!({"id": "m", "channel": "sms", "text": "{otp}"}),
         ),
+        ("POST", "/v1/wallets", json!({"name": "w"})),
+        ("POST", "/v1/users/lia/devices", json!({"name": "d"})),
+        ("POST", "/v1/apikeys", json!({"name": "k", "scope": "otp"})),
+        ("PUT", "/v1/config/retention", json!({"audit_days": 1})),
+        (
+            "POST",
+            "/v1/delivery/sms/test",
+            json!({"phone": "5511912345678", "message": "m"}),
+        ),
     ]
 }
 
