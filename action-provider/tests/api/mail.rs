@@ -421,6 +421,15 @@ fn profiles_accounts_authorization_and_test_mail() {
             assert!(text.contains("oauth2_profiles"), "the database was read");
             assert!(!text.contains(CLIENT_SECRET), "client secret in clear");
             assert!(!text.contains(PASSWORD), "password in clear");
+            let issued = oauth.stats()["issued"].as_array().unwrap().clone();
+            assert!(!issued.is_empty(), "the provider issued tokens");
+            for token in issued {
+                let token = token.as_str().unwrap();
+                assert!(
+                    !text.contains(token),
+                    "an access or refresh token is stored in clear"
+                );
+            }
         }
     }
 }

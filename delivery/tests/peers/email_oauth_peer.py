@@ -14,7 +14,8 @@ Endpoints
                     the SMTP peer to check XOAUTH2 bearer tokens.
   POST /control     JSON: {"expires_in": n, "refresh_error": "invalid_grant"|null,
                     "rotate_refresh": bool, "revoke": "<access token>"}
-  GET  /stats       JSON: grant counters and the last /authorize query.
+  GET  /stats       JSON: grant counters, the last /authorize query, and every token issued
+                    (so tests can check that none is stored in clear).
 """
 
 import argparse
@@ -97,6 +98,7 @@ def make_handler(state):
                         "grants": dict(state.grants),
                         "last_authorize": dict(state.last_authorize),
                         "last_client_auth": state.last_client_auth,
+                        "issued": sorted(state.access) + sorted(state.refresh),
                     })
             self.send_json(404, {"error": "not_found"})
 
