@@ -323,7 +323,9 @@ async fn a_hanging_broker_costs_its_timeout() {
     let elapsed = started.elapsed();
     assert!(error.is_timeout() && error.is_transient(), "{error:?}");
     assert!(
-        elapsed >= Duration::from_millis(450) && elapsed < Duration::from_secs(3),
+        // The peer hangs for 30 s: ending well before proves the 500 ms timeout fired
+        // (a wide margin, so a loaded machine does not make this flaky).
+        elapsed >= Duration::from_millis(450) && elapsed < Duration::from_secs(20),
         "{elapsed:?}"
     );
 }
@@ -338,7 +340,7 @@ async fn refused_and_unreachable_brokers_cost_at_most_the_connect_timeout() {
         "{error:?}"
     );
     assert!(
-        started.elapsed() < Duration::from_secs(2),
+        started.elapsed() < Duration::from_secs(20),
         "{:?}",
         started.elapsed()
     );
@@ -356,7 +358,8 @@ async fn refused_and_unreachable_brokers_cost_at_most_the_connect_timeout() {
         "{error:?}"
     );
     assert!(
-        elapsed >= Duration::from_millis(250) && elapsed < Duration::from_millis(1500),
+        // `after_ms: 300` above says the connect timeout fired; below the 5 s total timeout.
+        elapsed >= Duration::from_millis(250) && elapsed < Duration::from_millis(4500),
         "{elapsed:?}"
     );
     assert!(

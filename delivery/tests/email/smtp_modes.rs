@@ -216,13 +216,15 @@ async fn a_refused_recipient_is_classified_as_such() {
 }
 
 #[tokio::test]
-async fn a_silent_server_costs_at_most_the_timeout() {
-    // A listener that accepts and never greets (no peer needed).
+async fn a_silent_server_is_given_up_on_after_the_timeout() {
+    // A listener that accepts and never greets (no peer needed), for 30 s. Without the send
+    // timeout the attempt would wait all that time; with it, it ends long before. This is a
+    // liveness check with a wide margin, not a timing measurement.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
-    let holder = std::thread::spawn(move || {
+    std::thread::spawn(move || {
         let (socket, _) = listener.accept().expect("accept");
-        std::thread::sleep(std::time::Duration::from_millis(1500));
+        std::thread::sleep(std::time::Duration::from_secs(30));
         drop(socket);
     });
     let mut s = plain_account("silent", port);
@@ -236,9 +238,8 @@ async fn a_silent_server_costs_at_most_the_timeout() {
 
     assert_eq!(err.class(), ErrorClass::Transient, "{err}");
     assert!(
-        started.elapsed() < std::time::Duration::from_millis(1200),
-        "took {:?}",
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "the send waited for the silent server instead of timing out: {:?}",
         started.elapsed()
     );
-    holder.join().expect("holder thread");
 }
