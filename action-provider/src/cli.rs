@@ -37,6 +37,26 @@ pub enum Command {
         #[command(subcommand)]
         action: ApikeyAction,
     },
+    /// Write a consistent snapshot of the SQLite database (safe while the server runs).
+    /// The keyring is NOT in the backup: back it up separately.
+    Backup {
+        /// Store options.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The snapshot file to create (must not exist).
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Replace the SQLite database with a snapshot (stop the servers first). The keyring in
+    /// use must be the one the snapshot was made with.
+    Restore {
+        /// Store options.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The snapshot file written by `sae backup`.
+        #[arg(long)]
+        from: std::path::PathBuf,
+    },
     /// Compute one-time passwords (like oathtool).
     Otp {
         /// Which algorithm.

@@ -2,6 +2,7 @@
 
 mod api;
 mod app;
+mod backup;
 mod cli;
 mod config;
 mod crypto;
@@ -38,6 +39,8 @@ fn main() -> ExitCode {
         Command::Serve { store, serve } => report(serve_cmd(&store, &serve)),
         Command::Migrate { store } => report(migrate_cmd(&store)),
         Command::Apikey { action } => report(apikey_cmd(action)),
+        Command::Backup { store, out } => report(backup::backup(&store, &out)),
+        Command::Restore { store, from } => report(backup::restore(&store, &from)),
     }
 }
 

@@ -319,3 +319,85 @@ fn devices_have_their_own_token_or_share_the_principal() {
         );
     }
 }
+
+#[test]
+fn backup_while_serving_and_restore() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let s = Server::start(Backend::Sqlite);
+    let (_, secret) = super::otp::user_with_totp(&s, "kept");
+    let snapshot = s.dir.path().join("snapshot.db");
+    let out = s.cli(&["backup", "--out", snapshot.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("keyring"),
+        "the keyring warning is printed"
+    );
+    assert!(
+        !s.cli(&["backup", "--out", snapshot.to_str().unwrap()])
+            .status
+            .success(),
+        "never overwrites"
+    );
+    assert_eq!(s.admin("DELETE", "/v1/users/kept", None).status, 204);
+    let admin_key = s.admin_key.clone();
+    let (dir, _) = s.kill();
+    let restore = |from: &std::path::Path| {
+        std::process::Command::new(crate::support::sae_bin())
+            .args(["restore", "--data-dir"])
+            .arg(dir.path())
+            .arg("--from")
+            .arg(from)
+            .output()
+            .unwrap()
+    };
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, b"not a database").unwrap();
+    assert!(
+        !restore(&junk).status.success(),
+        "a file that is not a SAE backup is refused"
+    );
+    let out = restore(&snapshot);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut s = Server::start_with(Backend::Sqlite, dir, None, &[]);
+    s.admin_key = admin_key;
+    assert_eq!(
+        s.admin("GET", "/v1/users/kept", None).status,
+        200,
+        "the user is back"
+    );
+    let v = s.admin(
+        "POST",
+        "/v1/otp/validate",
+        Some(&json!({"login": "kept", "code": super::otp::totp_at(&secret, now)})),
+    );
+    assert_eq!(
+        v.json()["valid"],
+        json!(true),
+        "its token (sealed with the same keyring) validates"
+    );
+    let pg = std::process::Command::new(crate::support::sae_bin())
+        .args([
+            "backup",
+            "--out",
+            "/tmp/x.db",
+            "--database-url",
+            "postgres://nobody@127.0.0.1:1/x",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&pg.stderr).contains("pg_dump"),
+        "PostgreSQL points to pg_dump"
+    );
+}
