@@ -154,8 +154,10 @@ function setup() {
     const open = document.body.classList.toggle('nav-open');
     toggle.setAttribute('aria-expanded', String(open));
   });
-  window.addEventListener('hashchange', route);
 }
 
 setup();
-loadSession().then(route, (e) => mount(document.getElementById('main'), errorBox(e)));
+// Routing waits for the session to be known (a hash change during start-up included).
+const ready = loadSession();
+window.addEventListener('hashchange', () => ready.then(route, () => {}));
+ready.then(route, (e) => mount(document.getElementById('main'), errorBox(e)));
