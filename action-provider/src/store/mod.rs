@@ -1,5 +1,6 @@
 //! Storage: diesel over SQLite (embedded default) and PostgreSQL (scale-out).
 
+pub mod admins;
 pub mod apikeys;
 pub mod conn;
 pub mod mail_ops;
