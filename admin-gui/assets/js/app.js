@@ -83,7 +83,8 @@ function renderChrome() {
   if (!signed) return;
   document.getElementById('who').textContent = `${ctx.session.login} · ${ctx.session.group || ''}`;
   const path = location.hash.slice(1);
-  const items = ROUTES.filter(([, , label, sys]) => label && (!sys || isSysAdmin()));
+  const visible = { Users: access('users', 'login') !== 'none', Wallets: access('wallets', 'name') !== 'none' };
+  const items = ROUTES.filter(([, , label, sys]) => label && (!sys || isSysAdmin()) && visible[label] !== false);
   mount(nav, h('ul', {}, items.map(([, , label]) => {
     const p = NAV_PATH[label];
     const current = path === p || path.startsWith(`${p}/`);

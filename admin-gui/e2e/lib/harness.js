@@ -76,7 +76,7 @@ export class Sae {
 
   // `sae admin create`: the first administrator, created with the CLI as an operator would.
   createAdmin(login, password, group) {
-    const args = ['admin', 'create', '--data-dir', this.dir, '--login', login];
+    const args = ['admin', 'create', '--data-dir', this.dir, '--login', login, '--password-stdin'];
     if (group) args.push('--group', group);
     const r = spawnSync(saeBin(), args, { input: `${password}\n`, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`sae admin create failed: ${r.stderr}`);
