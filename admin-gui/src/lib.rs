@@ -78,10 +78,13 @@ async fn asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
 }
 
 fn security_headers(resp: &mut actix_web::HttpResponseBuilder) {
-    resp.insert_header((header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::REFERRER_POLICY, "no-referrer"))
-        .insert_header((header::X_FRAME_OPTIONS, "DENY"));
+    resp.insert_header((
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    ))
+    .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+    .insert_header((header::REFERRER_POLICY, "no-referrer"))
+    .insert_header((header::X_FRAME_OPTIONS, "DENY"));
 }
 
 fn not_found() -> HttpResponse {
@@ -112,53 +115,91 @@ pub fn asset_names() -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use actix_web::{App, test};
+    use actix_web::App;
+    use actix_web::test as atest;
 
     #[actix_web::test]
     async fn serves_index_with_csp_and_falls_back_for_routes() {
-        let app = test::init_service(App::new().configure(configure)).await;
+        let app = atest::init_service(App::new().configure(configure)).await;
         for uri in ["/admin/", "/admin/users/alice"] {
-            let resp = test::call_service(&app, test::TestRequest::get().uri(uri).to_request()).await;
+            let resp =
+                atest::call_service(&app, atest::TestRequest::get().uri(uri).to_request()).await;
             assert_eq!(resp.status(), 200, "{uri}");
-            let csp = resp.headers().get(header::CONTENT_SECURITY_POLICY).map(|v| v.to_str().unwrap_or_default().to_owned());
+            let csp = resp
+                .headers()
+                .get(header::CONTENT_SECURITY_POLICY)
+                .map(|v| v.to_str().unwrap_or_default().to_owned());
             assert_eq!(csp.as_deref(), Some(CSP));
             assert_eq!(
-                resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()),
+                resp.headers()
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok()),
                 Some("text/html; charset=utf-8")
             );
-            let body = test::read_body(resp).await;
+            let body = atest::read_body(resp).await;
             let text = String::from_utf8_lossy(&body);
             assert!(text.contains("<script type=\"module\" src=\"/admin/js/app.js\">"));
             // No inline scripts: every <script> has a src.
-            assert_eq!(text.matches("<script").count(), text.matches("<script type=\"module\" src=").count());
+            assert_eq!(
+                text.matches("<script").count(),
+                text.matches("<script type=\"module\" src=").count()
+            );
         }
     }
 
     #[actix_web::test]
     async fn javascript_content_type_etag_and_404() {
-        let app = test::init_service(App::new().configure(configure)).await;
-        let resp = test::call_service(&app, test::TestRequest::get().uri("/admin/js/app.js").to_request()).await;
-        assert_eq!(resp.status(), 200);
-        let ct = resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-        assert!(ct.contains("javascript"), "{ct}");
-        let etag = resp.headers().get(header::ETAG).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-        assert!(etag.starts_with('"'));
-        let resp = test::call_service(
+        let app = atest::init_service(App::new().configure(configure)).await;
+        let resp = atest::call_service(
             &app,
-            test::TestRequest::get().uri("/admin/js/app.js").insert_header((header::IF_NONE_MATCH, etag)).to_request(),
+            atest::TestRequest::get()
+                .uri("/admin/js/app.js")
+                .to_request(),
+        )
+        .await;
+        assert_eq!(resp.status(), 200);
+        let ct = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(ct.contains("javascript"), "{ct}");
+        let etag = resp
+            .headers()
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(etag.starts_with('"'));
+        let resp = atest::call_service(
+            &app,
+            atest::TestRequest::get()
+                .uri("/admin/js/app.js")
+                .insert_header((header::IF_NONE_MATCH, etag))
+                .to_request(),
         )
         .await;
         assert_eq!(resp.status(), 304);
-        let resp = test::call_service(&app, test::TestRequest::get().uri("/admin/js/nope.js").to_request()).await;
+        let resp = atest::call_service(
+            &app,
+            atest::TestRequest::get()
+                .uri("/admin/js/nope.js")
+                .to_request(),
+        )
+        .await;
         assert_eq!(resp.status(), 404);
-        let resp = test::call_service(&app, test::TestRequest::get().uri("/admin").to_request()).await;
+        let resp =
+            atest::call_service(&app, atest::TestRequest::get().uri("/admin").to_request()).await;
         assert_eq!(resp.status(), 301);
     }
 
     #[test]
     fn every_asset_is_referenced_without_inline_handlers() {
         for name in asset_names() {
-            let Some(file) = Assets::get(&name) else { continue };
+            let Some(file) = Assets::get(&name) else {
+                continue;
+            };
             let text = String::from_utf8_lossy(&file.data);
             if name.ends_with(".html") || name.ends_with(".js") {
                 for attr in [" onclick=", " onload=", " onerror=", "javascript:"] {
