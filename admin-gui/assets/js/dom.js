@@ -61,7 +61,7 @@ export function toast(message, kind = 'ok') {
   }
   const t = h('div', { class: `toast ${kind}`, text: message });
   box.append(t);
-  setTimeout(() => t.remove(), 6000);
+  setTimeout(() => t.remove(), 4000);
 }
 
 // Accessible tabs: a tablist with arrow-key navigation; each tab renders lazily.

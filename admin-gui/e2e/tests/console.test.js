@@ -403,6 +403,55 @@ describe('administration console', () => {
     await page.getByLabel('Action').fill('config.lockout.update');
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.getByRole('cell', { name: 'config.lockout.update' }).first().waitFor();
+    // Token window: 3 or more shows the risk warning and needs explicit acceptance.
+    await page.goto(`${sae.base}/admin/#/im`);
+    const imForm = page.getByRole('form', { name: 'IM configuration' });
+    await imForm.getByLabel('Accepted previous codes (token window)').selectOption('3');
+    assert.equal(await page.locator('#risk-text').isVisible(), true, 'the risk warning is shown');
+    await imForm.getByRole('button', { name: 'Save' }).click();
+    const riskErr = imForm.locator('[data-field-wrap=token_window] .field-error:not([hidden]), [data-field-wrap=accept_risk] .field-error:not([hidden])');
+    await riskErr.first().waitFor();
+    assert.match(await riskErr.first().textContent(), /accept_risk/);
+    await imForm.getByLabel('I have read this warning and accept the risk').check();
+    await imForm.getByLabel('Mobile phone unique per user').check();
+    await imForm.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved (token window 3).').waitFor();
+    const im = await page.evaluate(async () => (await fetch('/v1/config/im')).json());
+    assert.equal(im.token_window, 3);
+    assert.equal(im.accept_risk, true);
+    assert.equal(im.unique_mobile, true);
+    await shot(page, '25-im-token-window-risk');
+
+    // AuthSys: two rules, reordered with the arrow buttons; MFA: one rule.
+    await page.goto(`${sae.base}/admin/#/auth`);
+    await page.getByRole('tab', { name: 'AuthSys' }).click();
+    for (const id of ['vpn', 'erp']) {
+      const add = page.getByRole('form', { name: 'AuthSys rule' });
+      await add.getByLabel('AuthSys ID').fill(id);
+      await add.getByLabel('Password differ (previous passwords refused)').fill('2');
+      await add.getByRole('button', { name: 'Add rule' }).click();
+      await page.getByRole('cell', { name: id, exact: true }).waitFor();
+    }
+    await page.getByRole('button', { name: 'Move erp up' }).click();
+    await page.getByRole('button', { name: 'Move vpn up' }).waitFor();
+    const enabled = page.getByRole('form', { name: 'AuthSys enabled' });
+    await enabled.getByLabel('AuthSys rules enabled (first match wins)').check();
+    await enabled.getByRole('button', { name: 'Save' }).click();
+    await enabled.getByText('Saved.').waitFor();
+    const authsys = await page.evaluate(async () => (await fetch('/v1/policies/authsys')).json());
+    assert.deepEqual(authsys.rules.map((r) => r.authsys_id), ['erp', 'vpn']);
+    assert.equal(authsys.enabled, true);
+    await shot(page, '26-auth-authsys');
+    await page.getByRole('tab', { name: 'MFA' }).click();
+    const mfa = page.getByRole('form', { name: 'Add an MFA rule' });
+    await mfa.getByLabel('MFA ID').fill('7');
+    await mfa.getByLabel('AuthSys').fill('vpn');
+    await mfa.getByLabel('AuthClaim').fill('device');
+    await mfa.getByLabel('Position (JSON key, or CSV column number)').fill('2');
+    await mfa.getByRole('button', { name: 'Add rule' }).click();
+    await page.getByRole('cell', { name: 'device', exact: true }).waitFor();
+    await shot(page, '27-auth-mfa');
+
     // Revoking the application key stops it at once.
     await page.goto(`${sae.base}/admin/#/im`);
     await page.getByRole('button', { name: 'Revoke shop' }).click();
