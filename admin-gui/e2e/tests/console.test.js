@@ -172,6 +172,28 @@ describe('administration console', () => {
     await shot(page, '07-opie-print');
     await page.emulateMedia({ media: 'screen' });
 
+    // Paging: 25 more users (made through the API with this session) span two pages.
+    await page.evaluate(async () => {
+      const s = await (await fetch('/v1/session')).json();
+      for (let i = 0; i < 25; i += 1) {
+        const r = await fetch('/v1/users', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': s.csrf_token },
+          body: JSON.stringify({ login: `bulk-${String(i).padStart(2, '0')}` }),
+        });
+        if (r.status !== 201) throw new Error(`user ${i}: ${r.status}`);
+      }
+    });
+    await page.goto(`${sae.base}/admin/#/users`);
+    await page.getByRole('caption').filter({ hasText: 'Users, page 1' }).waitFor();
+    assert.equal(await page.locator('table tbody tr').count(), 20);
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await page.getByRole('caption').filter({ hasText: 'Users, page 2' }).waitFor();
+    assert.equal(await page.locator('table tbody tr').count(), 6);
+    assert.equal(await page.getByRole('button', { name: 'Next page' }).isDisabled(), true);
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await page.getByRole('caption').filter({ hasText: 'Users, page 1' }).waitFor();
+
     await page.goto(`${sae.base}/admin/#/users`);
     await page.getByLabel('Login starts with').fill('mar');
     await page.getByRole('button', { name: 'Search' }).click();
@@ -479,6 +501,30 @@ describe('administration console', () => {
     assert.ok(width <= 390 + 1, `no horizontal scrolling on a phone (${width}px)`);
     await shot(phone, '24-phone-user');
     await phone.close();
+
+    // Administrators are locked out like users (3 attempts, set on the Configuration tab),
+    // and a System Administrator unlocks them on the Administrators screen.
+    const intruder = await newPage(browser);
+    await intruder.goto(`${sae.base}/admin/`);
+    const attempt = async (pw) => {
+      await intruder.getByLabel('Login').fill(VIEWER);
+      await intruder.getByLabel('Password').fill(pw);
+      const [resp] = await Promise.all([
+        intruder.waitForResponse((r) => r.url().endsWith('/v1/session') && r.request().method() === 'POST'),
+        intruder.getByRole('button', { name: 'Continue' }).click(),
+      ]);
+      return resp.status();
+    };
+    for (let i = 0; i < 3; i += 1) assert.equal(await attempt(`wrong-password-${i}`), 401);
+    assert.equal(await attempt(VIEWER_PW), 403, 'the right password is refused while locked');
+    await intruder.getByText(/This account is locked until/).waitFor();
+    await shot(intruder, '28-login-locked');
+    await page.goto(`${sae.base}/admin/#/admins`);
+    await page.getByRole('button', { name: `Unlock ${VIEWER}` }).click();
+    await page.getByRole('button', { name: `Unlock ${VIEWER}` }).waitFor({ state: 'detached' });
+    assert.equal(await attempt(VIEWER_PW), 200);
+    await intruder.getByRole('heading', { name: 'Second factor' }).waitFor();
+    await intruder.context().close();
 
     // Signing out ends the session on the server.
     await page.getByRole('button', { name: 'Log out' }).click();

@@ -39,12 +39,12 @@ export async function render() {
       { label: 'Login', key: 'login' },
       { label: 'Group', key: 'group' },
       { label: 'TOTP enrolled', render: (a) => (a.totp_enrolled ? 'yes' : 'no') },
-      { label: 'Locked until', render: (a) => (a.locked_until ? fmtTime(a.locked_until) : '') },
-      { label: 'Failures', key: 'failures' },
+      { label: 'Locked', render: (a) => (a.locked ? (a.locked_until ? `until ${fmtTime(a.locked_until)}` : 'until unlocked') : 'no') },
+      { label: 'Failures in a row', render: (a) => (a.failures ? `password ${a.failures.password}, code ${a.failures.otp}` : '') },
       { label: 'Last sign-in', render: (a) => fmtTime(a.last_login_at) },
       { label: 'Actions', render: (a) => h('span', { class: 'row-actions' },
         h('button', { type: 'button', class: 'small', text: `Edit ${a.login}`, on: { click: () => { mount(editor, editForm(a)); editor.querySelector('select').focus(); } } }),
-        a.locked_until || a.failures ? h('button', { type: 'button', class: 'small', text: `Unlock ${a.login}`, on: { click: async () => { await post(`/v1/admins/${enc(a.login)}/unlock`); refresh(); } } }) : null,
+        a.locked || (a.failures && (a.failures.password || a.failures.otp)) ? h('button', { type: 'button', class: 'small', text: `Unlock ${a.login}`, on: { click: async () => { await post(`/v1/admins/${enc(a.login)}/unlock`); refresh(); } } }) : null,
         h('button', { type: 'button', class: 'small danger', text: `Delete ${a.login}`, on: { click: async () => {
           if (!confirmAction(`Delete the administrator ${a.login}?`)) return;
           try {

@@ -47,13 +47,14 @@ export async function renderList() {
         h('button', { type: 'button', text: 'Next page', disabled: !page.next_cursor, on: { click: () => { pageNo += 1; load(); } } })));
   };
   const search = form([
+    // Filters only on fields the group may see (the API refuses the others).
     h('div', { class: 'search-row' },
-      input('login_prefix', 'Login starts with', { type: 'search' }),
-      input('email', 'E-mail', { type: 'search' }),
-      input('mobile', 'Mobile', { type: 'search' }),
-      input('document', 'Document', { type: 'search' }),
-      input('wallet', 'Wallet', { type: 'search' }),
-      select('status', 'Status', [['', 'Any'], ['active', 'Active'], ['disabled', 'Disabled'], ['locked', 'Locked']], '')),
+      access('users', 'login') !== 'none' ? input('login_prefix', 'Login starts with', { type: 'search' }) : null,
+      access('users', 'email') !== 'none' ? input('email', 'E-mail', { type: 'search' }) : null,
+      access('users', 'mobile') !== 'none' ? input('mobile', 'Mobile', { type: 'search' }) : null,
+      access('users', 'document') !== 'none' ? input('document', 'Document', { type: 'search' }) : null,
+      access('users', 'wallet') !== 'none' ? input('wallet', 'Wallet', { type: 'search' }) : null,
+      access('users', 'status') !== 'none' ? select('status', 'Status', [['', 'Any'], ['active', 'Active'], ['disabled', 'Disabled'], ['locked', 'Locked']], '') : null),
   ], {
     submit: 'Search',
     label: 'Search users',
