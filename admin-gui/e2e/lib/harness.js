@@ -92,11 +92,13 @@ export class Sae {
   }
 }
 
-// delivery/tests/peers/rest_peer.py: a real HTTP SMS broker that records what it receives.
-export class RestPeer {
-  static async start() {
-    const p = new RestPeer();
-    p.proc = spawn(pythonPath(), [path.join(ROOT, 'delivery/tests/peers/rest_peer.py')], { stdio: ['ignore', 'pipe', 'inherit'] });
+// A Python peer of delivery/tests/peers/ (rest_peer.py: an HTTP SMS broker that records
+// what it receives; email_oauth_peer.py: an auto-approving OAuth2 provider). Each prints
+// `PORT <n>` once it listens on 127.0.0.1.
+export class Peer {
+  static async start(script, args = []) {
+    const p = new Peer();
+    p.proc = spawn(pythonPath(), [path.join(ROOT, 'delivery/tests/peers', script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     p.port = await new Promise((resolve, reject) => {
       let buf = '';
       p.proc.stdout.on('data', (d) => {
@@ -104,14 +106,14 @@ export class RestPeer {
         const m = buf.match(/PORT (\d+)/);
         if (m) resolve(Number(m[1]));
       });
-      p.proc.on('exit', (code) => reject(new Error(`rest_peer.py exited (${code})`)));
+      p.proc.on('exit', (code) => reject(new Error(`${script} exited (${code})`)));
     });
     p.base = `http://127.0.0.1:${p.port}`;
     return p;
   }
 
-  async calls() {
-    const r = await fetch(`${this.base}/_calls`);
+  async get(p) {
+    const r = await fetch(`${this.base}${p}`);
     return r.json();
   }
 

@@ -3,7 +3,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Sae, RestPeer, launchBrowser, newPage, signIn, shot, totp } from '../lib/harness.js';
+import { Sae, Peer, launchBrowser, newPage, signIn, shot, totp } from '../lib/harness.js';
 
 const ADMIN = 'root-admin';
 const ADMIN_PW = 'Correct-Horse-9-battery';
@@ -12,6 +12,7 @@ const VIEWER_PW = 'Helpdesk-Pass-42-long';
 
 let sae;
 let peer;
+let oauth;
 let browser;
 let page; // the System Administrator's page, signed in by the first test
 let adminSecret;
@@ -28,7 +29,8 @@ async function validate(login, code) {
 
 before(async () => {
   sae = await Sae.start();
-  peer = await RestPeer.start();
+  peer = await Peer.start('rest_peer.py');
+  oauth = await Peer.start('email_oauth_peer.py', ['--client-id', 'sae-console', '--client-secret', 'console-secret', '--redirect-uri', `${sae.base}/v1/oauth2/callback`]);
   browser = await launchBrowser();
   sae.createAdmin(ADMIN, ADMIN_PW);
 });
@@ -36,6 +38,7 @@ before(async () => {
 after(async () => {
   if (browser) await browser.close();
   if (peer) peer.stop();
+  if (oauth) oauth.stop();
   if (sae) sae.stop();
 });
 
@@ -269,7 +272,7 @@ describe('administration console', () => {
     assert.match(await rows.nth(1).textContent(), /delivered/);
     await shot(page, '12-sms-test');
 
-    const calls = await peer.calls();
+    const calls = await peer.get('/_calls');
     const delivered = calls.filter((c) => c.path === '/basic/ok' && c.auth_ok && String(c.body).includes('GUI test message'));
     assert.equal(delivered.length, 1, JSON.stringify(calls));
     assert.match(String(delivered[0].body), /5511987650000/);
@@ -415,11 +418,34 @@ describe('administration console', () => {
       await page.getByRole('heading', { name: heading, exact: true }).waitFor();
       await shot(page, name);
     }
-    await page.getByRole('tab', { name: 'OAuth2 profiles' }).count();
+    // OAuth2: a preset fills the form; "renew authorization" opens the provider (a local,
+    // auto-approving one) and the profile shows the new token when it returns.
     await page.goto(`${sae.base}/admin/#/mail`);
     await page.getByRole('tab', { name: 'OAuth2 profiles' }).click();
-    await page.getByRole('button', { name: /Copy Google/ }).click();
-    assert.equal(await page.getByLabel('Token URL').inputValue(), 'https://oauth2.googleapis.com/token');
+    const prof = page.getByRole('form', { name: 'OAuth2 profile' });
+    await prof.getByRole('button', { name: /Copy Google/ }).click();
+    assert.equal(await prof.getByLabel('Token URL').inputValue(), 'https://oauth2.googleapis.com/token');
+    assert.equal(await prof.getByLabel('Scope').inputValue(), 'https://mail.google.com/');
+    await prof.getByLabel('Name', { exact: true }).fill('local');
+    await prof.getByLabel('Authorization URL').fill(`${oauth.base}/authorize`);
+    await prof.getByLabel('Token URL').fill(`${oauth.base}/token`);
+    await prof.getByLabel('Client ID').fill('sae-console');
+    await prof.getByLabel('Client secret').fill('console-secret');
+    await prof.getByLabel('Scope').fill('smtp');
+    await prof.getByRole('button', { name: 'Create profile' }).click();
+    const card = page.locator('section.profile').filter({ hasText: 'local' });
+    await card.waitFor();
+    assert.match(await card.locator('dl.status').textContent(), /Tokennone/);
+    const [provider] = await Promise.all([
+      page.context().waitForEvent('page'),
+      card.getByRole('button', { name: 'Renew authorization' }).click(),
+    ]);
+    await provider.getByRole('heading', { name: 'Authorization complete' }).waitFor();
+    await provider.close();
+    await page.getByText('Authorization renewed.').waitFor({ timeout: 30000 });
+    const renewed = page.locator('section.profile').filter({ hasText: 'local' }).locator('dl.status');
+    assert.match(await renewed.textContent(), /Tokenpresent/);
+    assert.match(await renewed.textContent(), /Validyes/);
     await shot(page, '23-mail-oauth2');
     await page.goto(`${sae.base}/admin/#/audit`);
     await page.getByLabel('Action').fill('config.lockout.update');

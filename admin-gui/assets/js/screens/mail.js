@@ -173,6 +173,7 @@ async function oauthTab() {
   const presets = (await get('/v1/oauth2/presets')).items;
   const box = h('div');
   const editor = h('div');
+  const notes = new Map();
   const renew = async (p, note) => {
     const r = await post(`/v1/oauth2/profiles/${p.id}/authorize`);
     if (r.authorization_url) {
@@ -183,7 +184,7 @@ async function oauthTab() {
       mount(note, h('p', { class: 'notice', text: 'Sign in at the provider in the new tab; this page updates when the authorization returns.' }));
       for (let i = 0; i < 200; i += 1) {
         await new Promise((res) => { setTimeout(res, 3000); });
-        if (!note.isConnected) return;
+        if (!box.isConnected) return;
         const now = await get(`/v1/oauth2/profiles/${p.id}`);
         if (now.last_refresh_at !== before || now.last_error !== p.last_error) {
           mount(note, h('p', { class: now.valid ? 'notice ok' : 'notice warn', text: now.valid ? 'Authorization renewed.' : `Authorization failed: ${now.last_error || 'unknown error'}` }));
@@ -199,7 +200,9 @@ async function oauthTab() {
   const refresh = async () => {
     const items = await all('/v1/oauth2/profiles');
     mount(box, items.length ? items.map((p) => {
-      const note = h('div', { 'aria-live': 'polite' });
+      // The note of a profile survives re-renders (the renewal result is written into it).
+      if (!notes.has(p.id)) notes.set(p.id, h('div', { 'aria-live': 'polite', class: 'renew-note' }));
+      const note = notes.get(p.id);
       return h('section', { class: 'card profile' }, h('h3', { text: `${p.name} (${p.flow})` }),
         h('p', { class: 'muted', text: `Client ${p.client_id} · scope ${p.scope}` }),
         status(p),

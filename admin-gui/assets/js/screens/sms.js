@@ -30,7 +30,7 @@ export function brokerFields(prefix, doc = {}, { legend } = {}) {
     textarea(p('return_keys'), 'Return keys (one per line)', { kind: 'lines', value: (doc.return_keys || []).join('\n'), help: 'Keys (dotted paths allowed) that must be in the broker\'s answer; empty: any successful answer counts.' }));
   const soapBasic = h('div', { class: 'soap-basic' },
     input(p('message'), 'Message', { value: doc.message, help: 'Tags: {phone} {message} {otp} {login} {name}' }),
-    textarea(p('variables'), 'Advanced configuration: variables (JSON object)', { kind: 'json', value: doc.variables }));
+    textarea(p('variables'), 'Advanced configuration: variables (JSON object)', { kind: 'json', value: doc.variables, help: 'Operation parameter → template, e.g. {"phone": "{phone}", "message": "{message}"}' }));
   const soapAdvanced = h('div', { class: 'soap-advanced' },
     input(p('call'), 'SOAP call (operation)', { value: doc.call }),
     textarea(p('options'), 'Options (JSON object)', { kind: 'json', value: doc.options }),
