@@ -105,6 +105,8 @@ export class Peer {
         buf += d;
         const m = buf.match(/PORT (\d+)/);
         if (m) resolve(Number(m[1]));
+        const skip = buf.match(/SKIP (.*)/);
+        if (skip) reject(new Error(`${script} cannot run: ${skip[1]}`));
       });
       p.proc.on('exit', (code) => reject(new Error(`${script} exited (${code})`)));
     });

@@ -3,6 +3,9 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Sae, Peer, launchBrowser, newPage, signIn, shot, totp } from '../lib/harness.js';
 
 const ADMIN = 'root-admin';
@@ -13,6 +16,8 @@ const VIEWER_PW = 'Helpdesk-Pass-42-long';
 let sae;
 let peer;
 let oauth;
+let smtp;
+let smtpRecords;
 let browser;
 let page; // the System Administrator's page, signed in by the first test
 let adminSecret;
@@ -30,6 +35,8 @@ async function validate(login, code) {
 before(async () => {
   sae = await Sae.start();
   peer = await Peer.start('rest_peer.py');
+  smtpRecords = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sae-e2e-smtp-')), 'mails.jsonl');
+  smtp = await Peer.start('email_smtp_peer.py', ['--auth', 'password', '--user', 'mailer', '--password', 'mail-pass-1', '--records', smtpRecords]);
   oauth = await Peer.start('email_oauth_peer.py', ['--client-id', 'sae-console', '--client-secret', 'console-secret', '--redirect-uri', `${sae.base}/v1/oauth2/callback`]);
   browser = await launchBrowser();
   sae.createAdmin(ADMIN, ADMIN_PW);
@@ -39,6 +46,7 @@ after(async () => {
   if (browser) await browser.close();
   if (peer) peer.stop();
   if (oauth) oauth.stop();
+  if (smtp) smtp.stop();
   if (sae) sae.stop();
 });
 
@@ -408,7 +416,7 @@ describe('administration console', () => {
     await viewer.context().close();
   });
 
-  test('every other screen renders (screenshots, laptop and phone)', async () => {
+  test('the other screens: token window risk, AuthSys order, MFA, mail (SMTP test, OAuth2 renewal), audit, API key revocation, administrator lockout, phone layout, logout', async () => {
     for (const [route, heading, name] of [
       ['/mail', 'Mail', '20-mail'],
       ['/audit', 'Audit log', '21-audit'],
@@ -418,6 +426,28 @@ describe('administration console', () => {
       await page.getByRole('heading', { name: heading, exact: true }).waitFor();
       await shot(page, name);
     }
+    // SMTP account with "test configuration" against a real SMTP server.
+    await page.goto(`${sae.base}/admin/#/mail`);
+    const acc = page.getByRole('form', { name: 'SMTP account' });
+    await acc.getByLabel('Name', { exact: true }).fill('local');
+    await acc.getByLabel('Sender (From)').fill('sae@example.com');
+    await acc.getByLabel('SMTP host').fill('127.0.0.1');
+    await acc.getByLabel('Port').fill(String(smtp.port));
+    await acc.getByLabel('Security').selectOption('none');
+    await acc.getByLabel('Authentication').selectOption('password');
+    await acc.getByLabel('Username (mailbox)').fill('mailer');
+    await acc.getByLabel('Password', { exact: true }).fill('mail-pass-1');
+    await acc.getByRole('button', { name: 'Create account' }).click();
+    await page.getByRole('cell', { name: 'sae@example.com' }).waitFor();
+    const mailTest = page.getByRole('form', { name: 'Test an SMTP account' });
+    await mailTest.getByLabel('Send a test message to').fill('ops@example.com');
+    await mailTest.getByRole('button', { name: 'Send test e-mail' }).click();
+    await page.getByText(/The test message was accepted by the server|Failed:/).waitFor();
+    assert.equal(await page.getByText('The test message was accepted by the server.').count(), 1, await page.locator('main').textContent());
+    const mails = fs.readFileSync(smtpRecords, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(mails.some((m) => m.rcpt_tos.includes('ops@example.com') && m.auth_user === 'mailer'), JSON.stringify(mails));
+    await shot(page, '20-mail-smtp');
+
     // OAuth2: a preset fills the form; "renew authorization" opens the provider (a local,
     // auto-approving one) and the profile shows the new token when it returns.
     await page.goto(`${sae.base}/admin/#/mail`);
