@@ -3,6 +3,7 @@
 pub mod admins;
 pub mod apikeys;
 pub mod conn;
+pub mod group;
 pub mod mail_ops;
 pub mod models;
 pub mod ops;
