@@ -120,6 +120,9 @@ async function route() {
       const node = await screen(m.slice(1).map(decodeURIComponent), ctx);
       if (location.hash.slice(1) !== path) return; // navigated away meanwhile
       mount(main, node);
+      // After a navigation (not the first page load) focus moves to the new content, so
+      // keyboard and screen-reader users start there.
+      if (navigated) main.focus({ preventScroll: true });
       const h1 = main.querySelector('h1');
       document.title = `${h1 ? h1.textContent : label || 'SAE'} · SAE administration`;
     } catch (e) {
@@ -160,5 +163,9 @@ function setup() {
 setup();
 // Routing waits for the session to be known (a hash change during start-up included).
 const ready = loadSession();
-window.addEventListener('hashchange', () => ready.then(route, () => {}));
+let navigated = false;
+window.addEventListener('hashchange', () => {
+  navigated = true;
+  ready.then(route, () => {});
+});
 ready.then(route, (e) => mount(document.getElementById('main'), errorBox(e)));
