@@ -61,6 +61,7 @@ export function toast(message, kind = 'ok') {
   }
   const t = h('div', { class: `toast ${kind}`, text: message });
   box.append(t);
+  while (box.children.length > 2) box.firstChild.remove();
   setTimeout(() => t.remove(), 4000);
 }
 
