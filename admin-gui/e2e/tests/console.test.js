@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Sae, Peer, launchBrowser, newPage, signIn, shot, totp } from '../lib/harness.js';
+import { Sae, Peer, launchBrowser, newPage, signIn, shot, totp, freshTotp } from '../lib/harness.js';
 
 const ADMIN = 'root-admin';
 const ADMIN_PW = 'Correct-Horse-9-battery';
@@ -78,7 +78,7 @@ describe('administration console', () => {
     await shot(page, '02-totp-enrolment');
 
     // A wrong code is shown next to the code field.
-    const good = totp(adminSecret);
+    const good = await freshTotp(adminSecret);
     const wrong = String((Number(good) + 1) % 1000000).padStart(6, '0');
     await page.getByLabel('Authentication code').fill(wrong);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -587,6 +587,17 @@ describe('administration console', () => {
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     const status = await page.evaluate(async () => (await fetch('/v1/session')).status);
     assert.equal(status, 401);
+
+    // A session that ends on the server (idle expiry, sign-out elsewhere) sends the console
+    // back to the sign-in screen with a notice at the next request.
+    await signIn(page, sae.base, ADMIN, ADMIN_PW, adminSecret);
+    await page.evaluate(async () => {
+      const s = await (await fetch('/v1/session')).json();
+      await fetch('/v1/session', { method: 'DELETE', headers: { 'X-CSRF-Token': s.csrf_token } });
+    });
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.getByText('Your session has ended').waitFor();
     assert.deepEqual(page.problems, []);
   });
 });
