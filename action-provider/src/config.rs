@@ -10,6 +10,7 @@
 //! public_url = "https://sae.example.com"
 //! pool_size = 16
 //! keyring_reload_secs = 30                  # re-read the keyring this often (0: only on SIGHUP)
+//! session_idle_s = 900                      # administrator console idle timeout
 //! ```
 
 use std::net::SocketAddr;
@@ -51,6 +52,10 @@ pub struct ServeArgs {
     /// secret under an unknown key id is met) [env: SAE_KEYRING_RELOAD_SECS] [default: 30]
     #[arg(long, env = "SAE_KEYRING_RELOAD_SECS")]
     pub keyring_reload_secs: Option<u64>,
+    /// Administrator console sessions end after this many idle seconds
+    /// [env: SAE_SESSION_IDLE_S] [default: 900]
+    #[arg(long, env = "SAE_SESSION_IDLE_S")]
+    pub session_idle_s: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -66,6 +71,7 @@ struct FileConfig {
     body_limit: Option<usize>,
     trusted_proxies: Option<Vec<String>>,
     keyring_reload_secs: Option<u64>,
+    session_idle_s: Option<u32>,
 }
 
 /// The resolved configuration.
@@ -91,6 +97,8 @@ pub struct Config {
     pub trusted_proxies: Vec<crate::proxies::Cidr>,
     /// How often a serving node re-reads the keyring (zero: only on SIGHUP / unknown key id).
     pub keyring_reload: std::time::Duration,
+    /// Idle seconds after which an administrator session ends (1..=86400).
+    pub session_idle_s: u32,
 }
 
 /// Why the configuration could not be resolved.
@@ -143,7 +151,13 @@ impl Config {
             .filter(|p| !p.trim().is_empty())
             .map(|p| crate::proxies::Cidr::parse(p).ok_or_else(|| ConfigError::BadProxy(p.clone())))
             .collect::<Result<Vec<_>, _>>()?;
+        let session_idle_s = serve
+            .session_idle_s
+            .or(file.session_idle_s)
+            .unwrap_or(900)
+            .clamp(1, 86_400);
         Ok(Self {
+            session_idle_s,
             trusted_proxies,
             database_url: store.database_url.clone().or(file.database_url),
             data_dir,

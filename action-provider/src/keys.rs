@@ -178,6 +178,24 @@ pub static SEALED: &[SealedColumn] = &[
         context: |_| CTX_PASSWORD.to_owned(),
         filter: "",
     },
+    SealedColumn {
+        table: "admins",
+        pk: "id",
+        pk_int: true,
+        column: "totp_secret",
+        aux: "id",
+        context: |id| format!("admin-totp:{id}"),
+        filter: "",
+    },
+    SealedColumn {
+        table: "admins",
+        pk: "id",
+        pk_int: true,
+        column: "totp_pending",
+        aux: "id",
+        context: |id| format!("admin-totp:{id}"),
+        filter: "",
+    },
 ];
 
 /// Runs `sae keys …`: 0 on success, 2 on bad input (unknown or invalid key id), 1 otherwise.

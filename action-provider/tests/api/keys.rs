@@ -396,6 +396,46 @@ fn rotate_under_load() {
             ),
         );
         assert_eq!(r.status, 201, "{}", r.body);
+        // Administrators: an enrolled console TOTP secret and a pending one.
+        let creds = std::fs::read_to_string(a.dir.path().join("initial-credentials")).unwrap();
+        let cred = |k: &str| {
+            creds
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{k} = ")))
+                .unwrap()
+                .to_owned()
+        };
+        let (admin_login, admin_password) = (cred("admin_login"), cred("admin_password"));
+        let admin = super::console::first_login(&a, &admin_login, &admin_password);
+        let out = a.cli(&["admin", "create", "--login", "pending-admin"]);
+        assert!(out.status.success(), "{}", text(&out).1);
+        let pending_password = text(&out).0.trim().to_owned();
+        let enrol = |node: &Server| {
+            let r = node.call(
+                "POST",
+                "/v1/session",
+                None,
+                Some(&json!({"login": "pending-admin", "password": pending_password})),
+            );
+            assert_eq!(r.status, 200, "{}", r.body);
+            assert_eq!(r.json()["status"], json!("totp_enrolment"), "{}", r.body);
+            r.json()["secret_base32"].as_str().unwrap().to_owned()
+        };
+        let pending_secret = enrol(&a);
+        assert_eq!(
+            sql(
+                &a,
+                "SELECT count(*) FROM admins WHERE totp_secret LIKE 'k1$%'"
+            ),
+            vec!["1"]
+        );
+        assert_eq!(
+            sql(
+                &a,
+                "SELECT count(*) FROM admins WHERE totp_pending LIKE 'k1$%'"
+            ),
+            vec!["1"]
+        );
         let kinds: Vec<String> = sql(
             &a,
             "SELECT count(*) FROM settings WHERE name = 'delivery.sms' AND value LIKE 'k1$%'",
@@ -488,6 +528,24 @@ fn rotate_under_load() {
             let r = node.admin("GET", "/v1/users/t0/authsys", None);
             assert_eq!((r.status, r.json()), (200, authsys_before.clone()));
         }
+        for node in &nodes {
+            // The pending enrolment is offered again: it still opens.
+            assert_eq!(enrol(node), pending_secret);
+        }
+        // The enrolled administrator logs in (next time step: the first login's is spent).
+        let r = a.call(
+            "POST",
+            "/v1/session",
+            None,
+            Some(&json!({"login": admin_login, "password": admin_password,
+                         "otp": totp_at(&admin.secret, now() + 30)})),
+        );
+        assert_eq!(
+            (r.status, &r.json()["status"]),
+            (200, &json!("ok")),
+            "{}",
+            r.body
+        );
         // Nothing is left under the old key, anywhere in the database.
         let rows = list(&a);
         assert_eq!(rows[0], ("k1".to_owned(), "inactive".to_owned(), 0));
