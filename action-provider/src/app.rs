@@ -108,6 +108,7 @@ impl KeyCache {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     api::docs::routes(cfg);
     api::routes(cfg);
+    admin_gui::configure(cfg);
 }
 
 /// Runs the HTTP server until it is stopped.
