@@ -83,7 +83,7 @@ fn sql(s: &Server, query: &str) -> Vec<String> {
             .unwrap(),
         None => std::process::Command::new("python3")
             .arg("-c")
-            .arg("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); [print(r[0]) for r in c.execute(sys.argv[2])]")
+            .arg("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); [print(r[0]) for r in c.execute(sys.argv[2])]; c.commit()")
             .arg(s.dir.path().join("sae.db"))
             .arg(query)
             .output()
@@ -257,6 +257,20 @@ fn keys_cli_lists_adds_activates_and_refuses_bad_input() {
             json!(true),
             "{backend:?}"
         );
+        // A value that does not open is reported by table, column and key, and left alone.
+        let (tid, _) = user_with_totp(&s, "broken");
+        sql(
+            &s,
+            &format!("UPDATE tokens SET secret_enc = 'k1$AAAAAAAA' WHERE id = '{tid}'"),
+        );
+        let out = s.cli(&["keys", "reencrypt"]);
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&format!("tokens.secret_enc id={tid}")),
+            "{stderr}"
+        );
+        assert_eq!(list(&s)[0], ("k1".to_owned(), "inactive".to_owned(), 1));
     }
 }
 
