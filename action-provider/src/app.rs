@@ -128,6 +128,11 @@ pub async fn serve(state: AppState) -> std::io::Result<()> {
         Err(e) => tracing::error!(error = %e, "the e-mail sender could not start"),
     }
     actix_web::rt::spawn(crate::outbox::run(state.clone(), Arc::new(router)));
+    actix_web::rt::spawn(crate::crypto::reload_task(
+        Arc::clone(&state.keyring),
+        state.config.keyring.clone(),
+        state.config.keyring_reload,
+    ));
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())

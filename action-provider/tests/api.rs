@@ -15,6 +15,7 @@ mod api {
     mod bad_input;
     mod basics;
     mod console;
+    mod keys;
     mod mail;
     mod mail_peers;
     mod nodes;
