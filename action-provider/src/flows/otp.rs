@@ -271,8 +271,30 @@ fn audit(input: &ValidateInput, d: &Decision, now: i64) -> NewAudit {
     }
 }
 
-/// Runs one validation (blocking: call on the blocking pool).
-pub fn validate(state: &AppState, input: &ValidateInput) -> Result<Decision, ApiError> {
+/// What a validation writes, computed from the reads (owned: it may run on the group-commit
+/// thread).
+pub struct Pending {
+    input: ValidateInput,
+    now: i64,
+    kind: PendingKind,
+}
+
+enum PendingKind {
+    /// Decided before any check (unknown user, locked, throttled, disabled): only the audit.
+    Audited(Decision),
+    /// A checked code: advance the matched counter (compare-and-set) or count a failure.
+    Checked {
+        user: Box<User>,
+        expired_lock: bool,
+        checked: Checked,
+        has_credentials: bool,
+        policies: std::sync::Arc<Policies>,
+    },
+}
+
+/// The read half of a validation: loads the user, tokens and recent codes, and checks the
+/// code (blocking, short: a few indexed reads and the constant-time window scan).
+pub fn prepare(state: &AppState, input: &ValidateInput) -> Result<Pending, ApiError> {
     let now = crate::now();
     let policies = state.policies.get(&state.pool)?;
     let window = policies.im.token_window().value();
@@ -305,25 +327,25 @@ pub fn validate(state: &AppState, input: &ValidateInput) -> Result<Decision, Api
             codes,
         })
     })?;
-    // The reads are done: the pooled connection goes back before the write waits for its
-    // batch's commit.
     drop(conn);
-    let pool = &state.pool;
-    // A decision that only needs its audit row.
-    let audited = |d: Decision| -> Result<Decision, ApiError> {
-        let entry = audit(input, &d, now);
-        group_tx!(pool, move |c| c.audit_insert(&entry))?;
-        Ok(d)
+    let pending = |kind| Pending {
+        input: input.clone(),
+        now,
+        kind,
     };
     let Some(user) = loaded.user else {
-        return audited(Decision::rejected("unknown_user"));
+        return Ok(pending(PendingKind::Audited(Decision::rejected(
+            "unknown_user",
+        ))));
     };
     let expired_lock = match admit(&loaded.policies, &user, Factor::Otp, now) {
         Ok(expired) => expired,
-        Err(refused) => return audited(Decision::refused(refused)),
+        Err(refused) => return Ok(pending(PendingKind::Audited(Decision::refused(refused)))),
     };
     if user.disabled {
-        return audited(Decision::rejected("disabled"));
+        return Ok(pending(PendingKind::Audited(Decision::rejected(
+            "disabled",
+        ))));
     }
     let has_credentials = loaded.tokens.iter().any(|t| t.active)
         || loaded
@@ -341,46 +363,72 @@ pub fn validate(state: &AppState, input: &ValidateInput) -> Result<Decision, Api
             window,
         )
     };
-    let input = input.clone();
-    let policies = loaded.policies;
-    let decision = group_tx!(pool, move |c| {
-        if expired_lock {
-            clear_expired(c, &user)?;
+    Ok(pending(PendingKind::Checked {
+        user: Box::new(user),
+        expired_lock,
+        checked,
+        has_credentials,
+        policies: loaded.policies,
+    }))
+}
+
+/// The write half of a validation, in one transaction: the decision and its audit row.
+pub fn commit<C: crate::store::Ops>(c: &mut C, p: Pending) -> Result<Decision, ApiError> {
+    let Pending { input, now, kind } = p;
+    let (user, expired_lock, checked, has_credentials, policies) = match kind {
+        PendingKind::Audited(d) => {
+            c.audit_insert(&audit(&input, &d, now))?;
+            return Ok(d);
         }
-        let won = match &checked.matched {
-            Some(Match::Counter { token, counter }) => {
-                c.token_advance(token, counter_to_db(*counter), now)?
-            }
-            Some(Match::Opie {
-                token,
-                count,
-                presented,
-            }) => c.token_opie_advance(token, *count, presented, now)?,
-            Some(Match::Code { id }) => c.code_consume(user.id, *id, now)?,
-            None => false,
-        };
-        let d = if won {
-            c.user_succeed(user.id, Factor::Otp)?;
-            Decision::accepted()
+        PendingKind::Checked {
+            user,
+            expired_lock,
+            checked,
+            has_credentials,
+            policies,
+        } => (user, expired_lock, checked, has_credentials, policies),
+    };
+    if expired_lock {
+        clear_expired(c, &user)?;
+    }
+    let won = match &checked.matched {
+        Some(Match::Counter { token, counter }) => {
+            c.token_advance(token, counter_to_db(*counter), now)?
+        }
+        Some(Match::Opie {
+            token,
+            count,
+            presented,
+        }) => c.token_opie_advance(token, *count, presented, now)?,
+        Some(Match::Code { id }) => c.code_consume(user.id, *id, now)?,
+        None => false,
+    };
+    let d = if won {
+        c.user_succeed(user.id, Factor::Otp)?;
+        Decision::accepted()
+    } else {
+        let reason = if checked.matched.is_some() || checked.replayed {
+            "replayed"
+        } else if checked.expired {
+            "expired"
+        } else if checked.exhausted {
+            "exhausted"
+        } else if !has_credentials {
+            "no_token"
         } else {
-            let reason = if checked.matched.is_some() || checked.replayed {
-                "replayed"
-            } else if checked.expired {
-                "expired"
-            } else if checked.exhausted {
-                "exhausted"
-            } else if !has_credentials {
-                "no_token"
-            } else {
-                "invalid_code"
-            };
-            Decision::failed(
-                reason,
-                record_failure(c, &policies, &user, Factor::Otp, now)?,
-            )
+            "invalid_code"
         };
-        c.audit_insert(&audit(&input, &d, now))?;
-        Ok::<_, ApiError>(d)
-    })?;
-    Ok(decision)
+        Decision::failed(
+            reason,
+            record_failure(c, &policies, &user, Factor::Otp, now)?,
+        )
+    };
+    c.audit_insert(&audit(&input, &d, now))?;
+    Ok(d)
+}
+
+/// Runs one validation (blocking: call on the blocking pool).
+pub fn validate(state: &AppState, input: &ValidateInput) -> Result<Decision, ApiError> {
+    let pending = prepare(state, input)?;
+    group_tx!(&state.pool, move |c| commit(c, pending))
 }

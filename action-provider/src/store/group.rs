@@ -31,10 +31,13 @@ trait Job: Send {
     fn finish(self: Box<Self>, commit: Result<(), &diesel::result::Error>);
 }
 
+/// Where a job's result goes.
+type Reply<T, E> = Box<dyn FnOnce(Result<T, E>) + Send>;
+
 struct Typed<T, E, F> {
     body: Option<F>,
     result: Option<Result<T, E>>,
-    reply: SyncSender<Result<T, E>>,
+    reply: Reply<T, E>,
 }
 
 impl<T, E, F> Job for Typed<T, E, F>
@@ -68,8 +71,7 @@ where
                 format!("the batch transaction did not commit: {e}").into(),
             ))),
         };
-        // The requester may have given up (its thread ended): nothing to answer then.
-        let _ = self.reply.send(result);
+        (self.reply)(result);
     }
 }
 
@@ -108,19 +110,53 @@ impl GroupCommit {
         F: FnOnce(&mut SqliteConnection) -> Result<T, E> + Send + 'static,
     {
         let (reply, answer) = sync_channel(1);
+        // The requester may have given up (its thread ended): nothing to answer then.
+        self.submit(
+            body,
+            Box::new(move |r| {
+                let _ = reply.send(r);
+            }),
+        )?;
+        answer.recv().map_err(|_| gone())?
+    }
+
+    /// [`Self::write`] for async callers: the returned future resolves after the commit
+    /// without holding a thread meanwhile.
+    pub async fn write_async<T, E, F>(&self, body: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<diesel::result::Error> + Send + 'static,
+        F: FnOnce(&mut SqliteConnection) -> Result<T, E> + Send + 'static,
+    {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.submit(
+            body,
+            Box::new(move |r| {
+                let _ = reply.send(r);
+            }),
+        )?;
+        answer.await.map_err(|_| gone())?
+    }
+
+    fn submit<T, E, F>(&self, body: F, reply: Reply<T, E>) -> Result<(), E>
+    where
+        T: Send + 'static,
+        E: From<diesel::result::Error> + Send + 'static,
+        F: FnOnce(&mut SqliteConnection) -> Result<T, E> + Send + 'static,
+    {
         let job = Box::new(Typed {
             body: Some(body),
             result: None,
             reply,
         });
-        let gone = || {
-            E::from(diesel::result::Error::QueryBuilderError(
-                "the group-commit thread has stopped".into(),
-            ))
-        };
-        self.jobs.send(job).map_err(|_| gone())?;
-        answer.recv().map_err(|_| gone())?
+        self.jobs.send(job).map_err(|_| gone())
     }
+}
+
+fn gone<E: From<diesel::result::Error>>() -> E {
+    E::from(diesel::result::Error::QueryBuilderError(
+        "the group-commit thread has stopped".into(),
+    ))
 }
 
 fn run<O>(open: &O, rx: &Receiver<Box<dyn Job>>, writer: &Mutex<()>)
