@@ -14,9 +14,11 @@ mod api {
     mod administration;
     mod bad_input;
     mod basics;
+    mod crash;
     mod mail;
     mod mail_peers;
     mod nodes;
+    mod openapi_fuzz;
     mod otp;
     mod password;
     mod request;
