@@ -68,6 +68,9 @@ impl Modify for SecuritySchemes {
 /// - 404 on operations with path parameters (no such resource);
 /// - 500 everywhere (an internal failure; the cause is logged, never answered).
 ///
+/// An operation that documents its own answer for one of these statuses keeps it, and the
+/// problem document is added as a second media type.
+///
 /// It also gives every problem document its real media type, `application/problem+json`
 /// (utoipa would say `application/json`).
 struct ErrorResponses;
@@ -141,9 +144,20 @@ impl Modify for ErrorResponses {
                 shared.push(("500", "The server failed; the cause is in its log"));
                 let responses = &mut op.responses.responses;
                 for (status, description) in shared {
-                    responses
-                        .entry(status.to_owned())
-                        .or_insert_with(|| problem_response(description));
+                    match responses.get_mut(status) {
+                        None => {
+                            responses.insert(status.to_owned(), problem_response(description));
+                        }
+                        // An operation documenting its own answer for this status (e.g. an
+                        // HTML page) can still get the shared problem document from the
+                        // extractors and middleware.
+                        Some(RefOr::T(own)) if !own.content.values().any(is_problem) => {
+                            if let RefOr::T(shared) = problem_response(description) {
+                                own.content.extend(shared.content);
+                            }
+                        }
+                        Some(_) => {}
+                    }
                 }
                 for response in responses.values_mut() {
                     let RefOr::T(response) = response else {
