@@ -68,15 +68,18 @@ where
         .map_err(api::error::ApiError::internal)?
 }
 
+/// A cached API key with the administrator group it is bound to.
+pub type CachedKey = (ApiKey, Option<Arc<sae_core::acl::AdminGroup>>);
+
 /// A small TTL cache of API key lookups.
 #[derive(Default)]
 pub struct KeyCache {
-    inner: Mutex<HashMap<String, (Instant, ApiKey)>>,
+    inner: Mutex<HashMap<String, (Instant, CachedKey)>>,
 }
 
 impl KeyCache {
     /// A cached key, if it was looked up less than the TTL ago.
-    pub fn get(&self, digest: &str) -> Option<ApiKey> {
+    pub fn get(&self, digest: &str) -> Option<CachedKey> {
         let map = self.inner.lock().ok()?;
         map.get(digest)
             .filter(|(at, _)| at.elapsed() < KEY_CACHE_TTL)
@@ -91,7 +94,7 @@ impl KeyCache {
     }
 
     /// Remembers a key.
-    pub fn put(&self, digest: String, key: ApiKey) {
+    pub fn put(&self, digest: String, key: CachedKey) {
         if let Ok(mut map) = self.inner.lock() {
             if map.len() > 10_000 {
                 map.retain(|_, (at, _)| at.elapsed() < KEY_CACHE_TTL);

@@ -37,6 +37,12 @@ pub enum Command {
         #[command(subcommand)]
         action: ApikeyAction,
     },
+    /// Manage administrators of the web console.
+    Admin {
+        /// What to do with administrators.
+        #[command(subcommand)]
+        action: AdminAction,
+    },
     /// Write a consistent snapshot of the SQLite database (safe while the server runs).
     /// The keyring is NOT in the backup: back it up separately.
     Backup {
@@ -94,5 +100,52 @@ pub enum ApikeyAction {
         /// The key's id (from `sae apikey list`).
         #[arg(long)]
         id: i64,
+    },
+}
+
+/// `sae admin …`
+#[derive(Debug, Subcommand)]
+pub enum AdminAction {
+    /// Create an administrator. The password is read from stdin with --password-stdin,
+    /// otherwise generated and printed (alone) on stdout. The TOTP authenticator is
+    /// enrolled at the first login.
+    Create {
+        /// Store options.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Login (1..=255 characters).
+        #[arg(long)]
+        login: String,
+        /// Administrator group (default: System Administrator).
+        #[arg(long)]
+        group: Option<String>,
+        /// Read the password (12..=1024 characters) from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List administrators (login, group, TOTP enrolled, locked), one per line.
+    List {
+        /// Store options.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Lift an administrator's lock (recovery when every administrator is locked out).
+    Unlock {
+        /// Store options.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The administrator's login.
+        #[arg(long)]
+        login: String,
+    },
+    /// Forget an administrator's TOTP authenticator: the next login enrols a new one
+    /// (recovery of a lost phone). Ends the administrator's sessions.
+    ResetTotp {
+        /// Store options.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The administrator's login.
+        #[arg(long)]
+        login: String,
     },
 }

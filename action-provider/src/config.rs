@@ -9,6 +9,7 @@
 //! keyring = "/etc/sae/keyring.json"         # default: <data_dir>/keyring.json
 //! public_url = "https://sae.example.com"
 //! pool_size = 16
+//! session_idle_s = 900                      # administrator console idle timeout
 //! ```
 
 use std::net::SocketAddr;
@@ -46,6 +47,10 @@ pub struct ServeArgs {
     /// [env: SAE_TRUSTED_PROXIES] [default: none]
     #[arg(long, env = "SAE_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Option<Vec<String>>,
+    /// Administrator console sessions end after this many idle seconds
+    /// [env: SAE_SESSION_IDLE_S] [default: 900]
+    #[arg(long, env = "SAE_SESSION_IDLE_S")]
+    pub session_idle_s: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -60,6 +65,7 @@ struct FileConfig {
     workers: Option<usize>,
     body_limit: Option<usize>,
     trusted_proxies: Option<Vec<String>>,
+    session_idle_s: Option<u32>,
 }
 
 /// The resolved configuration.
@@ -83,6 +89,8 @@ pub struct Config {
     pub body_limit: usize,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<crate::proxies::Cidr>,
+    /// Idle seconds after which an administrator session ends (1..=86400).
+    pub session_idle_s: u32,
 }
 
 /// Why the configuration could not be resolved.
@@ -135,7 +143,13 @@ impl Config {
             .filter(|p| !p.trim().is_empty())
             .map(|p| crate::proxies::Cidr::parse(p).ok_or_else(|| ConfigError::BadProxy(p.clone())))
             .collect::<Result<Vec<_>, _>>()?;
+        let session_idle_s = serve
+            .session_idle_s
+            .or(file.session_idle_s)
+            .unwrap_or(900)
+            .clamp(1, 86_400);
         Ok(Self {
+            session_idle_s,
             trusted_proxies,
             database_url: store.database_url.clone().or(file.database_url),
             data_dir,

@@ -135,7 +135,8 @@ pub fn backoff_s(attempts: i32) -> i64 {
 /// How often a node applies the retention settings.
 const RETENTION_EVERY: Duration = Duration::from_secs(600);
 
-/// Deletes audit records and delivery reports older than the retention settings allow.
+/// Deletes audit records and delivery reports older than the retention settings allow, and
+/// ended administrator sessions.
 pub fn purge(state: &AppState) -> Result<(usize, usize), crate::api::error::ApiError> {
     let policies = state.policies.get(&state.pool)?;
     let now = crate::now();
@@ -149,6 +150,13 @@ pub fn purge(state: &AppState) -> Result<(usize, usize), crate::api::error::ApiE
         Some(before) => write_tx!(&mut conn, |c| c.deliveries_purge(before))?,
         None => 0,
     };
+    // Ended administrator sessions (idle or past their lifetime) are checked at use; this
+    // only keeps the table small.
+    crate::store::admins::purge_sessions(
+        &mut conn,
+        now - i64::from(state.config.session_idle_s),
+        now - 12 * 3600,
+    )?;
     Ok((audit, deliveries))
 }
 

@@ -14,6 +14,7 @@ mod api {
     mod administration;
     mod bad_input;
     mod basics;
+    mod console;
     mod crash;
     mod mail;
     mod mail_peers;

@@ -138,8 +138,9 @@ pub trait AclField: Copy + Eq + Ord + fmt::Debug + 'static {
 }
 
 /// Fields of a user under ACL. Members of the user's JSON object map to them by name, with
-/// these extras: `locked_until` and `failures` belong to `status`; `password_hash`,
-/// `current_password`, `password_changed_at` and `password_expires_at` to `password`.
+/// these extras: `locked_until`, `lock_factor`, `disabled` and `failures` belong to `status`;
+/// `has_password`, `password_hash`, `current_password`, `password_changed_at` and
+/// `password_expires_at` to `password`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UserField {
@@ -203,8 +204,9 @@ impl AclField for UserField {
 
     fn from_key(key: &str) -> Option<Self> {
         match key {
-            "locked_until" | "failures" => Some(Self::Status),
-            "password_hash"
+            "locked_until" | "failures" | "lock_factor" | "disabled" => Some(Self::Status),
+            "has_password"
+            | "password_hash"
             | "current_password"
             | "password_changed_at"
             | "password_expires_at" => Some(Self::Password),

@@ -21,6 +21,9 @@ pub struct CreateKey {
     pub name: String,
     /// `otp` (applications) or `admin` (configuration).
     pub scope: String,
+    /// For an `admin` key: the administrator group whose ACL it acts with (default: System
+    /// Administrator).
+    pub group: Option<String>,
 }
 
 /// An API key as listed (never the key itself).
@@ -34,6 +37,9 @@ pub struct KeyView {
     pub scope: String,
     /// First characters of the key.
     pub prefix: String,
+    /// Administrator group of an `admin` key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     /// Creation time.
     pub created_at: String,
     /// Revocation time.
@@ -43,8 +49,9 @@ pub struct KeyView {
     pub key: Option<String>,
 }
 
-fn view(k: ApiKey, key: Option<String>) -> KeyView {
+fn view(k: ApiKey, key: Option<String>, group: Option<String>) -> KeyView {
     KeyView {
+        group,
         id: k.id,
         name: k.name,
         scope: k.scope,
@@ -52,6 +59,14 @@ fn view(k: ApiKey, key: Option<String>) -> KeyView {
         created_at: rfc3339(k.created_at),
         revoked_at: k.revoked_at.map(rfc3339),
         key,
+    }
+}
+
+fn group_name(conn: &mut crate::store::DbConn, id: Option<i64>) -> Result<String, ApiError> {
+    match id {
+        None => Ok(sae_core::acl::SYSTEM_ADMINISTRATOR.to_owned()),
+        Some(id) => Ok(crate::store::admins::group_by_id(conn, id)?
+            .map_or_else(|| format!("#{id}"), |g| g.name)),
     }
 }
 
@@ -89,13 +104,28 @@ pub async fn create(
     let actor = caller.actor();
     let answer = blocking(move || {
         let mut conn = st.pool.get()?;
-        let (row, key) = apikeys::create(&mut conn, &name, scope, crate::now())?;
+        let group_id = match &body.group {
+            Some(_) if scope != Scope::Admin => {
+                return Err(ApiError::field(
+                    "group",
+                    "group: only admin keys act for a group",
+                ));
+            }
+            Some(g) => super::admins::group_id(&mut conn, g, "group")?,
+            None => None,
+        };
+        let group = body
+            .group
+            .as_ref()
+            .map(|_| group_name(&mut conn, group_id))
+            .transpose()?;
+        let (row, key) = apikeys::create(&mut conn, &name, scope, group_id, crate::now())?;
         write_tx!(&mut conn, |c| c.audit_insert(&audit(
             actor.clone(),
             "apikey.create",
             format!("apikey:{}", row.name)
         )))?;
-        Ok(view(row, Some(key.to_string())))
+        Ok(view(row, Some(key.to_string()), group))
     })
     .await?;
     Ok(HttpResponse::Created().json(answer))
@@ -118,7 +148,20 @@ pub async fn list(
     })
     .await?;
     let (rows, next) = super::types::cut_page(rows, limit, |k| k.id);
-    let items: Vec<KeyView> = rows.into_iter().map(|k| view(k, None)).collect();
+    let st = state.clone();
+    let items = blocking(move || {
+        let mut conn = st.pool.get()?;
+        rows.into_iter()
+            .map(|k| {
+                let group = match k.group_id {
+                    Some(_) => Some(group_name(&mut conn, k.group_id)?),
+                    None => None,
+                };
+                Ok(view(k, None, group))
+            })
+            .collect::<Result<Vec<KeyView>, ApiError>>()
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"items": items, "next_cursor": next})))
 }
 

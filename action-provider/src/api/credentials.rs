@@ -1,6 +1,7 @@
 //! A user's credentials: password set/change, unlock, and the AuthSys / claims / values tree.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use sae_core::acl::{Access, UserField};
 use sae_core::lockout::Factor;
 use sae_core::password::Verification;
 use sae_core::rules::user_authsys::UserAuthsysList;
@@ -79,7 +80,14 @@ pub async fn set_password(
 ) -> Result<HttpResponse, ApiError> {
     let login = login.into_inner();
     check_login(&login)?;
-    let is_admin = caller.require_admin().is_ok();
+    // An administrator (with `edit` on the password field) needs no current password.
+    let is_admin = match caller.acl() {
+        Ok(acl) => {
+            acl.require(UserField::Password, Access::Edit)?;
+            true
+        }
+        Err(_) => false,
+    };
     let (user, policies) = load_user(&state, &login).await?;
     let names = pw::authsys_names(&user);
     let policy = policies.password_policy(&names).clone();
@@ -135,7 +143,8 @@ pub async fn unlock(
     caller: Caller,
     login: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
+    let acl = caller.acl()?;
+    acl.check_update([UserField::Status])?;
     let login = login.into_inner();
     check_login(&login)?;
     let st = state.clone();
@@ -159,7 +168,7 @@ pub async fn unlock(
         })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(HttpResponse::Ok().json(acl.view::<UserField, _>(&view)?))
 }
 
 /// Reads a user's AuthSys / claims / values (values are credentials: admin scope only).
@@ -170,7 +179,7 @@ pub async fn get_authsys(
     caller: Caller,
     login: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
+    caller.acl()?.require(UserField::Authsys, Access::View)?;
     let login = login.into_inner();
     check_login(&login)?;
     let (user, _) = load_user(&state, &login).await?;
@@ -202,7 +211,7 @@ pub async fn put_authsys(
     login: web::Path<String>,
     Json(list): Json<UserAuthsysList>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
+    caller.acl()?.check_update([UserField::Authsys])?;
     let login = login.into_inner();
     check_login(&login)?;
     let names: Vec<&str> = list.names();

@@ -7,6 +7,7 @@
 //! principal secret again; that answer is audited.
 
 use actix_web::{HttpResponse, web};
+use sae_core::acl::{Access, UserField};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -55,7 +56,7 @@ pub async fn create(
     login: web::Path<String>,
     Json(body): Json<NewDevice>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
+    caller.acl()?.check_update([UserField::Devices])?;
     let login = login.into_inner();
     check_login(&login)?;
     let name = body.name.trim().to_owned();
@@ -135,7 +136,7 @@ pub async fn list(
     caller: Caller,
     login: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
+    caller.acl()?.require(UserField::Devices, Access::View)?;
     let login = login.into_inner();
     check_login(&login)?;
     let st = state.clone();
@@ -171,7 +172,7 @@ pub async fn delete(
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
+    caller.acl()?.check_update([UserField::Devices])?;
     let (login, name) = path.into_inner();
     check_login(&login)?;
     let st = state.clone();

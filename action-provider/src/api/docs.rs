@@ -15,6 +15,8 @@ use crate::app::AppState;
     info(
         title = "SAE — strong authentication engine",
         description = "JSON API of SAE. Authenticate with the `Api-Key` header (scopes `otp` and `admin`). \
+The web console uses an administrator session instead (`POST /v1/session`, cookie `sae_session`, \
+and the `X-CSRF-Token` header on every request other than GET/HEAD). \
 Errors are `application/problem+json` (RFC 9457) with a stable `code` and, for input errors, the offending `field`.",
         version = "1"
     ),
@@ -39,10 +41,15 @@ Errors are `application/problem+json` (RFC 9457) with a stable `code` and, for i
         super::mail::update_profile, super::mail::delete_profile, super::mail::authorize, super::mail::callback,
         super::mail::create_account, super::mail::list_accounts, super::mail::read_account, super::mail::update_account,
         super::mail::delete_account, super::mail::test_account,
+        super::session::login, super::session::current, super::session::logout,
+        super::admins::create, super::admins::list, super::admins::read, super::admins::update,
+        super::admins::delete, super::admins::unlock,
+        super::admins::group_create, super::admins::group_list, super::admins::group_read,
+        super::admins::group_update, super::admins::group_delete,
     ),
     components(schemas(super::error::Problem)),
     modifiers(&SecuritySchemes, &ErrorResponses),
-    security(("api_key" = [])),
+    security(("api_key" = []), ("session" = [])),
 )]
 pub struct ApiDoc;
 
@@ -54,6 +61,10 @@ impl Modify for SecuritySchemes {
         components.add_security_scheme(
             "api_key",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("Api-Key"))),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("sae_session"))),
         );
     }
 }

@@ -62,6 +62,31 @@ pub enum ApiError {
     },
     /// Something failed inside the server; details are in the log.
     Internal,
+    /// 403 with a specific code: `acl_denied` (the administrator's group), `csrf`.
+    Denied {
+        /// Stable code.
+        code: &'static str,
+        /// The refused field, when one is involved.
+        field: Option<String>,
+        /// Explanation.
+        detail: String,
+    },
+    /// 401 `invalid_credentials`: wrong login, password or second factor (which one is
+    /// not told, except that `field` is `otp` when the password was right).
+    InvalidCredentials {
+        /// `otp` when the second factor was wrong.
+        field: Option<String>,
+    },
+    /// 403 `locked`: the account is locked (`locked_until`: end of a temporary lock).
+    Locked {
+        /// End of a temporary lock, unix seconds.
+        locked_until: Option<i64>,
+    },
+    /// 429 `throttled`: wait `retry_after` seconds before the next attempt.
+    Throttled {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
 }
 
 impl ApiError {
@@ -98,6 +123,10 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Internal => "internal",
+            Self::Denied { code, .. } => code,
+            Self::InvalidCredentials { .. } => "invalid_credentials",
+            Self::Locked { .. } => "locked",
+            Self::Throttled { .. } => "throttled",
         }
     }
 }
@@ -122,6 +151,9 @@ pub struct Problem<'a> {
     /// Seconds before retrying (429).
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after: Option<u64>,
+    /// Only with code `locked`: end of a temporary lock (unix seconds; null: until unlocked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    locked_until: Option<Option<i64>>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -142,6 +174,9 @@ impl ResponseError for ApiError {
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Denied { .. } | Self::Locked { .. } => StatusCode::FORBIDDEN,
+            Self::InvalidCredentials { .. } => StatusCode::UNAUTHORIZED,
+            Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -174,6 +209,30 @@ impl ResponseError for ApiError {
                 None,
                 None,
             ),
+            Self::Denied { detail, field, .. } => (detail.clone(), field.as_deref(), None),
+            Self::InvalidCredentials { field } => (
+                if field.is_some() {
+                    "otp: the one-time password is wrong".into()
+                } else {
+                    "wrong login or password".into()
+                },
+                field.as_deref(),
+                None,
+            ),
+            Self::Locked { .. } => (
+                "the account is locked after too many failed attempts".into(),
+                None,
+                None,
+            ),
+            Self::Throttled { retry_after } => (
+                format!("too many failed attempts: wait {retry_after} s"),
+                None,
+                Some(*retry_after),
+            ),
+        };
+        let locked_until = match self {
+            Self::Locked { locked_until } => Some(*locked_until),
+            _ => None,
         };
         let code = self.code();
         let body = Problem {
@@ -184,6 +243,7 @@ impl ResponseError for ApiError {
             detail,
             field,
             retry_after,
+            locked_until,
         };
         let mut resp = HttpResponse::build(status);
         resp.content_type("application/problem+json");

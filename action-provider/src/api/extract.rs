@@ -2,10 +2,12 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::StreamExt as _;
+use sae_core::acl::{Access, AclError, AclField, AdminGroup};
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
@@ -180,29 +182,182 @@ fn strip_position(msg: &str) -> String {
     }
 }
 
-/// A caller authenticated by its `Api-Key` header.
+/// Who made a request.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    /// An application or script with an `Api-Key` header.
+    Key(ApiKey),
+    /// An administrator with a console session.
+    Admin {
+        /// The administrator's row id.
+        id: i64,
+        /// The administrator's login.
+        login: String,
+    },
+}
+
+/// A caller authenticated by its `Api-Key` header or its administrator session cookie.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    /// The key's stored row.
-    pub key: ApiKey,
+    /// Who it is.
+    pub principal: Principal,
+    /// The administrator group that restricts it; `None`: unrestricted (System
+    /// Administrator, or an `otp` key, which has no administration rights anyway).
+    pub group: Option<Arc<AdminGroup>>,
 }
 
 impl Caller {
     /// Who to name in the audit log.
     pub fn actor(&self) -> String {
-        format!("apikey:{}", self.key.name)
+        match &self.principal {
+            Principal::Key(key) => format!("apikey:{}", key.name),
+            Principal::Admin { login, .. } => format!("admin:{login}"),
+        }
     }
 
-    /// Requires the `admin` scope.
+    /// A number that identifies the caller for idempotency keys: the API key's id, or the
+    /// negated administrator id.
+    pub fn owner_id(&self) -> i64 {
+        match &self.principal {
+            Principal::Key(key) => key.id,
+            Principal::Admin { id, .. } => -id,
+        }
+    }
+
+    fn has_admin_scope(&self) -> bool {
+        match &self.principal {
+            Principal::Key(key) => Scope::parse(&key.scope) == Some(Scope::Admin),
+            Principal::Admin { .. } => true,
+        }
+    }
+
+    /// Requires the `admin` scope and the System Administrator group: everything that is
+    /// not users and wallets (configuration, delivery, mail, administrators, keys, audit).
     pub fn require_admin(&self) -> Result<(), ApiError> {
-        if Scope::parse(&self.key.scope) == Some(Scope::Admin) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden {
+        if !self.has_admin_scope() {
+            return Err(ApiError::Forbidden {
                 detail: "this operation needs an API key with scope admin".into(),
                 field: None,
-            })
+            });
         }
+        match &self.group {
+            Some(group) if !group.is_builtin() => Err(ApiError::Denied {
+                code: "acl_denied",
+                field: None,
+                detail: format!(
+                    "the administrator group {:?} may only manage users and wallets",
+                    group.name()
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Requires the `admin` scope and returns the ACL that applies to users and wallets.
+    pub fn acl(&self) -> Result<Acl, ApiError> {
+        if !self.has_admin_scope() {
+            return Err(ApiError::Forbidden {
+                detail: "this operation needs an API key with scope admin".into(),
+                field: None,
+            });
+        }
+        Ok(Acl(self.group.clone().filter(|g| !g.is_builtin())))
+    }
+}
+
+/// The ACL of an administrator request over users and wallets (none: everything allowed).
+#[derive(Debug, Clone)]
+pub struct Acl(Option<Arc<AdminGroup>>);
+
+fn acl_error(e: &AclError) -> ApiError {
+    ApiError::Denied {
+        code: "acl_denied",
+        field: Some(e.field().to_owned()),
+        detail: e.to_string(),
+    }
+}
+
+impl Acl {
+    /// Refuses an update touching `fields` unless each is editable.
+    pub fn check_update<F: AclField>(
+        &self,
+        fields: impl IntoIterator<Item = F>,
+    ) -> Result<(), ApiError> {
+        match &self.0 {
+            Some(g) => g.check_update(fields).map_err(|e| acl_error(&e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Refuses creating a resource with `fields` set unless allowed.
+    pub fn check_create<F: AclField>(
+        &self,
+        fields: impl IntoIterator<Item = F>,
+    ) -> Result<(), ApiError> {
+        match &self.0 {
+            Some(g) => g.check_create(fields).map_err(|e| acl_error(&e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Refuses deleting a resource of kind `F` unless allowed.
+    pub fn check_delete<F: AclField>(&self) -> Result<(), ApiError> {
+        match &self.0 {
+            Some(g) => g.check_delete::<F>().map_err(|e| acl_error(&e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Requires at least `access` on `field` (e.g. `view` on `tokens` to list a user's tokens).
+    pub fn require<F: AclField>(&self, field: F, access: Access) -> Result<(), ApiError> {
+        let Some(g) = &self.0 else { return Ok(()) };
+        if g.access(field) >= access {
+            return Ok(());
+        }
+        let e = if g.access(field) == Access::None {
+            AclError::FieldHidden {
+                resource: F::RESOURCE,
+                field: field.as_str(),
+            }
+        } else {
+            AclError::FieldReadOnly {
+                resource: F::RESOURCE,
+                field: field.as_str(),
+            }
+        };
+        Err(acl_error(&e))
+    }
+
+    /// Requires that at least one field of `F` is visible (to read such resources at all).
+    pub fn require_any_view<F: AclField>(&self) -> Result<(), ApiError> {
+        match &self.0 {
+            Some(g) if !g.may_view_any::<F>() => Err(ApiError::Denied {
+                code: "acl_denied",
+                field: Some(F::RESOURCE.as_str().to_owned()),
+                detail: format!(
+                    "{}: the administrator group {:?} may not see any field of them",
+                    F::RESOURCE.as_str(),
+                    g.name()
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Serialises `value`, removing what the group may not see.
+    pub fn view<F: AclField, T: serde::Serialize>(
+        &self,
+        value: &T,
+    ) -> Result<serde_json::Value, ApiError> {
+        let mut json = serde_json::to_value(value).map_err(ApiError::internal)?;
+        if let Some(g) = &self.0 {
+            if let Some(items) = json.get_mut("items") {
+                g.filter_view::<F>(items);
+            } else {
+                g.filter_view::<F>(&mut json);
+            }
+        }
+        Ok(json)
     }
 }
 
@@ -217,24 +372,45 @@ impl FromRequest for Caller {
             .get("api-key")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let session = if presented.is_none() {
+            super::session::presented(req)
+        } else {
+            None
+        };
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("app state missing"))?;
+            if let Some(session) = session {
+                return super::session::authenticate(&state, session).await;
+            }
             let presented = presented.ok_or(ApiError::Unauthenticated)?;
             let digest = apikeys::digest(&presented);
-            if let Some(key) = state.key_cache.get(&digest) {
-                return Ok(Caller { key });
+            if let Some((key, group)) = state.key_cache.get(&digest) {
+                return Ok(Caller {
+                    principal: Principal::Key(key),
+                    group,
+                });
             }
             let pool = state.pool.clone();
             let lookup = digest.clone();
-            let found = web::block(move || -> Result<_, crate::store::StoreError> {
+            let found = web::block(move || -> Result<_, ApiError> {
                 let mut conn = pool.get()?;
-                apikeys::find_live(&mut conn, &lookup)
+                let Some(key) = apikeys::find_live(&mut conn, &lookup)? else {
+                    return Ok(None);
+                };
+                let group = match key.group_id {
+                    Some(id) => Some(super::session::load_group(&mut conn, id)?),
+                    None => None,
+                };
+                Ok(Some((key, group)))
             })
             .await
             .map_err(ApiError::internal)??;
-            let key = found.ok_or(ApiError::Unauthenticated)?;
-            state.key_cache.put(digest, key.clone());
-            Ok(Caller { key })
+            let (key, group) = found.ok_or(ApiError::Unauthenticated)?;
+            state.key_cache.put(digest, (key.clone(), group.clone()));
+            Ok(Caller {
+                principal: Principal::Key(key),
+                group,
+            })
         })
     }
 }

@@ -145,7 +145,7 @@ pub async fn request(
                         "Idempotency-Key: 1 to 128 visible characters",
                     )
                 })?;
-            Some((caller.key.id, k.to_owned()))
+            Some((caller.owner_id(), k.to_owned()))
         }
     };
     let input = crate::flows::request::RequestInput {

@@ -1,6 +1,7 @@
 //! The JSON API under `/v1`.
 
 pub mod admin;
+pub mod admins;
 pub mod config;
 pub mod credentials;
 pub mod delivery;
@@ -12,6 +13,7 @@ pub mod flows;
 pub mod mail;
 pub mod messages;
 pub mod policies;
+pub mod session;
 pub mod tokens;
 pub mod types;
 pub mod users;
@@ -33,4 +35,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     wallets::routes(cfg);
     devices::routes(cfg);
     mail::routes(cfg);
+    session::routes(cfg);
+    admins::routes(cfg);
 }

@@ -3,6 +3,7 @@
 
 use actix_web::{HttpResponse, web};
 use rand::Rng as _;
+use sae_core::acl::{Access, UserField};
 use sae_core::otp::opie::{self, Count, OpieState, Seed};
 use sae_core::otp::uri::{OtpAuthUri, OtpKind};
 use sae_core::otp::{Algorithm, Digits, TimeStep};
@@ -422,7 +423,7 @@ pub async fn enrol(
     login: web::Path<String>,
     Json(body): Json<Enrol>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
+    caller.acl()?.check_update([UserField::Tokens])?;
     let login = login.into_inner();
     check_login(&login)?;
     let now = crate::now();
@@ -465,7 +466,7 @@ pub async fn list(
     caller: Caller,
     login: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
+    caller.acl()?.require(UserField::Tokens, Access::View)?;
     let login = login.into_inner();
     check_login(&login)?;
     let st = state.clone();
@@ -539,7 +540,7 @@ pub async fn delete(
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
+    caller.acl()?.check_update([UserField::Tokens])?;
     let (login, id) = path.into_inner();
     check_login(&login)?;
     let st = state.clone();

@@ -1,6 +1,7 @@
 //! `/v1/users`: create, read, update, delete and list users.
 
 use actix_web::{HttpResponse, web};
+use sae_core::acl::{Access, UserField};
 use sae_core::config::{ConfigError, normalize_document, normalize_email, normalize_mobile};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -285,7 +286,21 @@ pub async fn create(
     caller: Caller,
     Json(body): Json<CreateUser>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
+    let acl = caller.acl()?;
+    acl.check_create(
+        [
+            Some(UserField::Login),
+            body.name.as_ref().map(|_| UserField::Name),
+            body.email.as_ref().map(|_| UserField::Email),
+            body.document.as_ref().map(|_| UserField::Document),
+            body.mobile.as_ref().map(|_| UserField::Mobile),
+            body.wallet.as_ref().map(|_| UserField::Wallet),
+            (body.password.is_some() || body.password_hash.is_some())
+                .then_some(UserField::Password),
+        ]
+        .into_iter()
+        .flatten(),
+    )?;
     check_login(&body.login)?;
     let st = state.clone();
     let policies = blocking(move || Ok(st.policies.get(&st.pool)?)).await?;
@@ -369,7 +384,12 @@ pub async fn create(
     .await?;
     let st = state.clone();
     let policies = blocking(move || Ok(st.policies.get(&st.pool)?)).await?;
-    Ok(HttpResponse::Created().json(view(user, wallet_name, &policies, now)))
+    Ok(HttpResponse::Created().json(acl.view::<UserField, _>(&view(
+        user,
+        wallet_name,
+        &policies,
+        now,
+    ))?))
 }
 
 async fn load_view(state: &web::Data<AppState>, login: String) -> Result<UserView, ApiError> {
@@ -399,10 +419,11 @@ pub async fn read(
     caller: Caller,
     login: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
+    let acl = caller.acl()?;
+    acl.require_any_view::<UserField>()?;
     let login = login.into_inner();
     check_login(&login)?;
-    Ok(HttpResponse::Ok().json(load_view(&state, login).await?))
+    Ok(HttpResponse::Ok().json(acl.view::<UserField, _>(&load_view(&state, login).await?)?))
 }
 
 /// Changes a user's profile.
@@ -416,7 +437,19 @@ pub async fn update(
     login: web::Path<String>,
     Json(body): Json<UpdateUser>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
+    let acl = caller.acl()?;
+    acl.check_update(
+        [
+            body.name.as_ref().map(|_| UserField::Name),
+            body.email.as_ref().map(|_| UserField::Email),
+            body.document.as_ref().map(|_| UserField::Document),
+            body.mobile.as_ref().map(|_| UserField::Mobile),
+            body.wallet.as_ref().map(|_| UserField::Wallet),
+            body.disabled.map(|_| UserField::Status),
+        ]
+        .into_iter()
+        .flatten(),
+    )?;
     let login = login.into_inner();
     check_login(&login)?;
     let one = |v: &Option<Option<String>>| v.clone().flatten();
@@ -481,7 +514,7 @@ pub async fn update(
         })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(load_view(&state, login).await?))
+    Ok(HttpResponse::Ok().json(acl.view::<UserField, _>(&load_view(&state, login).await?)?))
 }
 
 /// Deletes a user with its tokens and issued codes.
@@ -492,7 +525,7 @@ pub async fn delete(
     caller: Caller,
     login: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
+    caller.acl()?.check_delete::<UserField>()?;
     let login = login.into_inner();
     check_login(&login)?;
     let actor = caller.actor();
@@ -528,7 +561,21 @@ pub async fn list(
     caller: Caller,
     super::extract::Query(q): super::extract::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
+    let acl = caller.acl()?;
+    acl.require_any_view::<UserField>()?;
+    // Filtering on a field the group may not see would reveal it.
+    for (present, field) in [
+        (q.login_prefix.is_some(), UserField::Login),
+        (q.email.is_some(), UserField::Email),
+        (q.mobile.is_some(), UserField::Mobile),
+        (q.document.is_some(), UserField::Document),
+        (q.wallet.is_some(), UserField::Wallet),
+        (q.status.is_some(), UserField::Status),
+    ] {
+        if present {
+            acl.require(field, Access::View)?;
+        }
+    }
     let page = Page {
         limit: q.limit,
         cursor: q.cursor.clone(),
@@ -598,7 +645,7 @@ pub async fn list(
         })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(list))
+    Ok(HttpResponse::Ok().json(acl.view::<UserField, _>(&list)?))
 }
 
 /// Registers the user routes.

@@ -1,6 +1,7 @@
 //! `/v1/wallets`: named portfolios of users ("carteiras").
 
 use actix_web::{HttpResponse, web};
+use sae_core::acl::WalletField;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -85,7 +86,8 @@ pub async fn create(
     caller: Caller,
     Json(body): Json<WalletBody>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
+    let acl = caller.acl()?;
+    acl.check_create([WalletField::Name, WalletField::Description])?;
     let (name, description) = check(&body)?;
     let st = state.clone();
     let actor = caller.actor();
@@ -108,7 +110,7 @@ pub async fn create(
         })
     })
     .await?;
-    Ok(HttpResponse::Created().json(view))
+    Ok(HttpResponse::Created().json(acl.view::<WalletField, _>(&view)?))
 }
 
 /// Lists wallets.
@@ -119,7 +121,8 @@ pub async fn list(
     caller: Caller,
     Query(page): Query<Page>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
+    let acl = caller.acl()?;
+    acl.require_any_view::<WalletField>()?;
     let (limit, cursor) = (page.limit()?, page.cursor()?);
     let st = state.clone();
     let (items, next) = blocking(move || {
@@ -152,7 +155,8 @@ pub async fn list(
         })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({"items": items, "next_cursor": next})))
+    let answer = serde_json::json!({"items": items, "next_cursor": next});
+    Ok(HttpResponse::Ok().json(acl.view::<WalletField, _>(&answer)?))
 }
 
 async fn find(state: &web::Data<AppState>, name: String) -> Result<WalletView, ApiError> {
@@ -187,8 +191,10 @@ pub async fn read(
     caller: Caller,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
-    Ok(HttpResponse::Ok().json(find(&state, name.into_inner()).await?))
+    let acl = caller.acl()?;
+    acl.require_any_view::<WalletField>()?;
+    let view = find(&state, name.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(acl.view::<WalletField, _>(&view)?))
 }
 
 /// Renames or re-describes a wallet.
@@ -200,9 +206,17 @@ pub async fn update(
     name: web::Path<String>,
     Json(body): Json<WalletBody>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
+    let acl = caller.acl()?;
     let old = name.into_inner();
     let (new, description) = check(&body)?;
+    acl.check_update(
+        [
+            (new != old).then_some(WalletField::Name),
+            Some(WalletField::Description),
+        ]
+        .into_iter()
+        .flatten(),
+    )?;
     let st = state.clone();
     let actor = caller.actor();
     let target = new.clone();
@@ -224,7 +238,8 @@ pub async fn update(
         })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(find(&state, target).await?))
+    let view = find(&state, target).await?;
+    Ok(HttpResponse::Ok().json(acl.view::<WalletField, _>(&view)?))
 }
 
 /// Deletes an empty wallet (a wallet with users is refused: 409).
@@ -235,7 +250,7 @@ pub async fn delete(
     caller: Caller,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
+    caller.acl()?.check_delete::<WalletField>()?;
     let name = name.into_inner();
     let st = state.clone();
     let actor = caller.actor();

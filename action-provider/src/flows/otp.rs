@@ -22,7 +22,7 @@ use crate::policies::Policies;
 use crate::store::models::token::{IssuedCode, Token};
 use crate::store::models::user::User;
 use crate::store::{NewAudit, Ops as _, counter_from_db, counter_to_db};
-use crate::{with_conn, write_tx};
+use crate::{group_tx, with_conn};
 
 /// The answer of a validation (and of the other authentication flows).
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -305,23 +305,25 @@ pub fn validate(state: &AppState, input: &ValidateInput) -> Result<Decision, Api
             codes,
         })
     })?;
+    // The reads are done: the pooled connection goes back before the write waits for its
+    // batch's commit.
+    drop(conn);
+    let pool = &state.pool;
+    // A decision that only needs its audit row.
+    let audited = |d: Decision| -> Result<Decision, ApiError> {
+        let entry = audit(input, &d, now);
+        group_tx!(pool, move |c| c.audit_insert(&entry))?;
+        Ok(d)
+    };
     let Some(user) = loaded.user else {
-        let d = Decision::rejected("unknown_user");
-        write_tx!(&mut conn, |c| c.audit_insert(&audit(input, &d, now)))?;
-        return Ok(d);
+        return audited(Decision::rejected("unknown_user"));
     };
     let expired_lock = match admit(&loaded.policies, &user, Factor::Otp, now) {
         Ok(expired) => expired,
-        Err(refused) => {
-            let d = Decision::refused(refused);
-            write_tx!(&mut conn, |c| c.audit_insert(&audit(input, &d, now)))?;
-            return Ok(d);
-        }
+        Err(refused) => return audited(Decision::refused(refused)),
     };
     if user.disabled {
-        let d = Decision::rejected("disabled");
-        write_tx!(&mut conn, |c| c.audit_insert(&audit(input, &d, now)))?;
-        return Ok(d);
+        return audited(Decision::rejected("disabled"));
     }
     let has_credentials = loaded.tokens.iter().any(|t| t.active)
         || loaded
@@ -339,7 +341,9 @@ pub fn validate(state: &AppState, input: &ValidateInput) -> Result<Decision, Api
             window,
         )
     };
-    let decision = write_tx!(&mut conn, |c| {
+    let input = input.clone();
+    let policies = loaded.policies;
+    let decision = group_tx!(pool, move |c| {
         if expired_lock {
             clear_expired(c, &user)?;
         }
@@ -372,10 +376,10 @@ pub fn validate(state: &AppState, input: &ValidateInput) -> Result<Decision, Api
             };
             Decision::failed(
                 reason,
-                record_failure(c, &loaded.policies, &user, Factor::Otp, now)?,
+                record_failure(c, &policies, &user, Factor::Otp, now)?,
             )
         };
-        c.audit_insert(&audit(input, &d, now))?;
+        c.audit_insert(&audit(&input, &d, now))?;
         Ok::<_, ApiError>(d)
     })?;
     Ok(decision)

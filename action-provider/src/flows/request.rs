@@ -78,6 +78,12 @@ fn expires_text(secs: u32) -> String {
 pub fn request(state: &AppState, input: &RequestInput) -> Result<Answer, ApiError> {
     let now = crate::now();
     let policies = state.policies.get(&state.pool)?;
+    // Read before taking this request's connection: a second checkout while holding one
+    // deadlocks once every pooled connection is held by a request waiting for another.
+    let budgets = match input.channel {
+        Channel::Sms => state.sms.current(state)?.map(|c| *c.config.budgets()),
+        _ => None,
+    };
     let mut conn = state.pool.get()?;
     if let Some((key_id, key)) = &input.idempotency {
         let stored = with_conn!(&mut conn, |c| c.idem_get(*key_id, key))?;
@@ -178,10 +184,6 @@ pub fn request(state: &AppState, input: &RequestInput) -> Result<Answer, ApiErro
         serde_json::json!({"request_id": rid, "expires_at": crate::timefmt::rfc3339(expires_at)})
             .to_string();
     let channel = input.channel.as_str().to_owned();
-    let budgets = match input.channel {
-        Channel::Sms => state.sms.current(state)?.map(|c| *c.config.budgets()),
-        _ => None,
-    };
     let replay = write_tx!(&mut conn, |c| {
         if let Some((key_id, key)) = &input.idempotency {
             // A concurrent request with the same key may have committed meanwhile.

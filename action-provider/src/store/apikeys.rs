@@ -49,6 +49,8 @@ pub struct ApiKey {
     pub scope: String,
     /// First characters of the key, to recognise it in listings.
     pub prefix: String,
+    /// Administrator group the key acts as (`None`: System Administrator for admin keys).
+    pub group_id: Option<i64>,
     /// Creation time.
     pub created_at: i64,
     /// Revocation time, if revoked.
@@ -62,6 +64,7 @@ struct NewApiKey<'a> {
     scope: &'a str,
     digest: &'a str,
     prefix: &'a str,
+    group_id: Option<i64>,
     created_at: i64,
 }
 
@@ -75,6 +78,7 @@ pub fn create(
     conn: &mut DbConn,
     name: &str,
     scope: Scope,
+    group_id: Option<i64>,
     now: i64,
 ) -> Result<(ApiKey, Zeroizing<String>), StoreError> {
     let mut raw = Zeroizing::new([0u8; 32]);
@@ -92,6 +96,7 @@ pub fn create(
         scope: scope.as_str(),
         digest: &digest,
         prefix: &prefix,
+        group_id,
         created_at: now,
     };
     let stored = write_tx!(conn, |c| {

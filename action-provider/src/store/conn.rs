@@ -50,7 +50,44 @@ pub enum DbPool {
     /// PostgreSQL (scale-out: many nodes share it).
     Pg(Pool<ConnectionManager<PgConnection>>),
     /// SQLite file in WAL mode (the embedded default), with the process's writer lock.
-    Sqlite(Pool<ConnectionManager<SqliteConnection>>, Arc<Mutex<()>>),
+    Sqlite(
+        Pool<ConnectionManager<SqliteConnection>>,
+        Arc<Mutex<()>>,
+        Arc<LazyGroupCommit>,
+    ),
+}
+
+/// The group committer of a SQLite pool, started at its first use (commands that never
+/// write through it start no thread).
+#[derive(Debug)]
+pub struct LazyGroupCommit {
+    url: String,
+    /// `SAE_GROUP_COMMIT=off` turns group commit off (one transaction per request, as for
+    /// every other write): for measurements side by side, and as an escape hatch.
+    pub enabled: bool,
+    started: std::sync::OnceLock<Result<super::group::GroupCommit, String>>,
+}
+
+impl LazyGroupCommit {
+    /// The committer, started on first use.
+    pub fn get(&self, writer: &Arc<Mutex<()>>) -> Result<&super::group::GroupCommit, StoreError> {
+        self.started
+            .get_or_init(|| {
+                let url = self.url.clone();
+                let open = move || {
+                    let mut conn = <SqliteConnection as diesel::Connection>::establish(&url)
+                        .map_err(|e| e.to_string())?;
+                    SqlitePragmas
+                        .on_acquire(&mut conn)
+                        .map_err(|e| e.to_string())?;
+                    Ok(conn)
+                };
+                super::group::GroupCommit::start(open, Arc::clone(writer))
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| StoreError::Pool(format!("group commit: {e}")))
+    }
 }
 
 /// A connection checked out of a [`DbPool`].
@@ -102,7 +139,16 @@ impl DbPool {
                 .connection_customizer(Box::new(SqlitePragmas))
                 .build(ConnectionManager::<SqliteConnection>::new(url))
                 .map_err(|e| StoreError::Pool(e.to_string()))?;
-            Ok(Self::Sqlite(pool, Arc::new(Mutex::new(()))))
+            let group = LazyGroupCommit {
+                enabled: std::env::var("SAE_GROUP_COMMIT").map_or(true, |v| v != "off"),
+                url: url.to_owned(),
+                started: std::sync::OnceLock::new(),
+            };
+            Ok(Self::Sqlite(
+                pool,
+                Arc::new(Mutex::new(())),
+                Arc::new(group),
+            ))
         }
     }
 
@@ -118,7 +164,7 @@ impl DbPool {
     pub fn get(&self) -> Result<DbConn, StoreError> {
         Ok(match self {
             Self::Pg(p) => DbConn::Pg(p.get()?),
-            Self::Sqlite(p, lock) => DbConn::Sqlite(p.get()?, Arc::clone(lock)),
+            Self::Sqlite(p, lock, _) => DbConn::Sqlite(p.get()?, Arc::clone(lock)),
         })
     }
 
@@ -180,6 +226,36 @@ macro_rules! write_tx {
                     .lock()
                     .unwrap_or_else(::std::sync::PoisonError::into_inner);
                 pooled.immediate_transaction(|$c: &mut ::diesel::sqlite::SqliteConnection| $body)
+            }
+        }
+    };
+}
+
+/// Runs `move |c| body` as one write transaction: on PostgreSQL in a pooled connection, on
+/// SQLite through the group committer (one commit shared by concurrent requests; the answer
+/// comes after the commit). The body must be `'static` (move owned data in). The enclosing
+/// function's error type must convert from `StoreError` and the body's error type.
+#[macro_export]
+macro_rules! group_tx {
+    ($pool:expr, move |$c:ident| $body:expr) => {
+        match $pool {
+            $crate::store::conn::DbPool::Pg(p) => {
+                let mut pooled = p.get().map_err($crate::store::StoreError::from)?;
+                ::diesel::Connection::transaction(
+                    &mut *pooled,
+                    move |$c: &mut ::diesel::pg::PgConnection| $body,
+                )
+            }
+            $crate::store::conn::DbPool::Sqlite(_, writer, group) if group.enabled => group
+                .get(writer)?
+                .write(move |$c: &mut ::diesel::sqlite::SqliteConnection| $body),
+            $crate::store::conn::DbPool::Sqlite(p, writer, _) => {
+                let mut pooled = p.get().map_err($crate::store::StoreError::from)?;
+                let _writer = writer
+                    .lock()
+                    .unwrap_or_else(::std::sync::PoisonError::into_inner);
+                pooled
+                    .immediate_transaction(move |$c: &mut ::diesel::sqlite::SqliteConnection| $body)
             }
         }
     };

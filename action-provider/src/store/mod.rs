@@ -1,7 +1,9 @@
 //! Storage: diesel over SQLite (embedded default) and PostgreSQL (scale-out).
 
+pub mod admins;
 pub mod apikeys;
 pub mod conn;
+pub mod group;
 pub mod mail_ops;
 pub mod models;
 pub mod ops;

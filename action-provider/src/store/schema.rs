@@ -228,13 +228,59 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    admin_groups (id) {
+        id -> BigInt,
+        name -> Text,
+        acl -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    admins (id) {
+        id -> BigInt,
+        login -> Text,
+        password_hash -> Text,
+        group_id -> Nullable<BigInt>,
+        totp_secret -> Nullable<Text>,
+        totp_pending -> Nullable<Text>,
+        totp_last_counter -> Nullable<BigInt>,
+        pwd_failures -> Integer,
+        pwd_last_failure -> Nullable<BigInt>,
+        otp_failures -> Integer,
+        otp_last_failure -> Nullable<BigInt>,
+        locked_at -> Nullable<BigInt>,
+        locked_until -> Nullable<BigInt>,
+        lock_factor -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        last_login_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    admin_sessions (digest) {
+        digest -> Text,
+        admin_id -> BigInt,
+        created_at -> BigInt,
+        last_seen -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> wallets (wallet_id));
 diesel::joinable!(tokens -> users (user_id));
 diesel::joinable!(issued_codes -> users (user_id));
 diesel::joinable!(oauth2_pending -> oauth2_profiles (profile_id));
 diesel::joinable!(smtp_accounts -> oauth2_profiles (oauth2_profile_id));
+diesel::joinable!(admins -> admin_groups (group_id));
+diesel::joinable!(admin_sessions -> admins (admin_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    admin_groups,
+    admins,
+    admin_sessions,
     devices,
     wallets,
     users,

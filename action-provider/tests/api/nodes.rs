@@ -1,11 +1,12 @@
-//! Two `sae serve` nodes on one PostgreSQL: replay and lockout hold across them.
+//! Two `sae serve` nodes on one PostgreSQL: replay, lockout, outbox claims and console
+//! sessions hold across them.
 
 use std::sync::Arc;
 
 use serde_json::json;
 
 use super::otp::{totp_at, user_with_totp};
-use crate::support::{Backend, Server, backends};
+use crate::support::{Backend, Peer, Server, backends, python};
 
 fn now() -> u64 {
     std::time::SystemTime::now()
@@ -99,5 +100,98 @@ fn replay_and_lockout_hold_across_two_nodes() {
     assert_eq!(
         b.admin("GET", "/v1/users/max", None).json()["failures"]["otp"],
         json!(4)
+    );
+}
+
+#[test]
+fn outbox_claims_and_sessions_hold_across_two_nodes() {
+    if !backends().contains(&Backend::Postgres) {
+        eprintln!("skipped: no PostgreSQL (set SAE_TEST_PG_URL)");
+        return;
+    }
+    let Some(py) = python() else { return };
+    let peer = Peer::start(&py, "rest_peer.py", &[]);
+    let a = Arc::new(Server::start(Backend::Postgres));
+    let b = Arc::new(second_node(&a));
+    let broker = json!({"primary": {"kind": "rest", "url": format!("http://127.0.0.1:{}/none/ok", peer.port),
+        "method": "POST", "authorization": "none", "body": "{\"to\": \"{phone}\", \"text\": \"{message}\"}",
+        "timeout_ms": 3000}, "broker2": {"mode": "none"}});
+    let r = a.admin("PUT", "/v1/delivery/sms", Some(&broker));
+    assert_eq!(r.status, 200, "{}", r.body);
+    const N: usize = 40;
+    for i in 0..N {
+        let r = a.admin(
+            "POST",
+            "/v1/users",
+            Some(&json!({"login": format!("n{i}"), "mobile": format!("+55119{:08}", 10_000_000 + i)})),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    // Both nodes' outbox workers claim from one queue filled through both nodes.
+    let handles: Vec<_> = (0..N)
+        .map(|i| {
+            let node = if i % 2 == 0 {
+                Arc::clone(&a)
+            } else {
+                Arc::clone(&b)
+            };
+            std::thread::spawn(move || {
+                let r = node.admin(
+                    "POST",
+                    "/v1/otp/request",
+                    Some(&json!({"login": format!("n{i}"), "channel": "sms"})),
+                );
+                assert_eq!(r.status, 202, "{}", r.body);
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut calls = Vec::new();
+    while std::time::Instant::now() < deadline {
+        calls = peer.get("/_calls").as_array().cloned().unwrap_or_default();
+        if calls.len() >= N {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // Give a double claim the time to show up.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let calls = peer.get("/_calls").as_array().cloned().unwrap_or(calls);
+    let mut phones: Vec<String> = calls
+        .iter()
+        .map(|c| {
+            let body: serde_json::Value =
+                serde_json::from_str(c["body"].as_str().unwrap()).unwrap();
+            body["to"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    phones.sort();
+    let sent = phones.len();
+    phones.dedup();
+    assert_eq!(sent, N, "every job delivered once, none twice: {phones:?}");
+    assert_eq!(phones.len(), N);
+
+    // A console session made on one node is valid on the other.
+    let creds = std::fs::read_to_string(a.dir.path().join("initial-credentials")).unwrap();
+    let password = creds
+        .lines()
+        .find_map(|l| l.strip_prefix("admin_password = "))
+        .unwrap()
+        .to_owned();
+    let session = super::console::first_login(&a, "admin", &password);
+    let r = session.send(&b, "GET", "/v1/session", None, false);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = session.send(&b, "POST", "/v1/wallets", Some(&json!({"name": "w"})), true);
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        session.send(&a, "DELETE", "/v1/session", None, true).status,
+        204
+    );
+    assert_eq!(
+        session.send(&b, "GET", "/v1/session", None, false).status,
+        401
     );
 }

@@ -99,10 +99,12 @@ fn sms_request_reaches_the_broker_and_validates_once() {
         );
         assert_eq!(r.status, 202, "{}", r.body);
         let rid = r.json()["request_id"].as_str().unwrap().to_owned();
+        // The failed primary call comes first; wait for the backup's.
         let calls = wait_calls(&peer, |calls| {
-            calls
-                .iter()
-                .any(|c| c["body"].as_str().unwrap_or("").contains("5511987654321"))
+            calls.iter().any(|c| {
+                c["auth"] == json!("basic")
+                    && c["body"].as_str().unwrap_or("").contains("5511987654321")
+            })
         });
         let delivered: Vec<&Value> = calls
             .iter()
