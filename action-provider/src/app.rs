@@ -108,6 +108,7 @@ impl KeyCache {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     api::docs::routes(cfg);
     api::routes(cfg);
+    admin_gui::configure(cfg);
 }
 
 /// Runs the HTTP server until it is stopped.
@@ -127,6 +128,11 @@ pub async fn serve(state: AppState) -> std::io::Result<()> {
         Err(e) => tracing::error!(error = %e, "the e-mail sender could not start"),
     }
     actix_web::rt::spawn(crate::outbox::run(state.clone(), Arc::new(router)));
+    actix_web::rt::spawn(crate::crypto::reload_task(
+        Arc::clone(&state.keyring),
+        state.config.keyring.clone(),
+        state.config.keyring_reload,
+    ));
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())

@@ -63,6 +63,12 @@ pub enum Command {
         #[arg(long)]
         from: std::path::PathBuf,
     },
+    /// Rotate the master keyring: list, add, activate, reencrypt (see the README).
+    Keys {
+        /// What to do with the keyring.
+        #[command(subcommand)]
+        action: crate::keys::KeysAction,
+    },
     /// Compute one-time passwords (like oathtool).
     Otp {
         /// Which algorithm.

@@ -9,6 +9,7 @@
 //! keyring = "/etc/sae/keyring.json"         # default: <data_dir>/keyring.json
 //! public_url = "https://sae.example.com"
 //! pool_size = 16
+//! keyring_reload_secs = 30                  # re-read the keyring this often (0: only on SIGHUP)
 //! session_idle_s = 900                      # administrator console idle timeout
 //! ```
 
@@ -47,6 +48,10 @@ pub struct ServeArgs {
     /// [env: SAE_TRUSTED_PROXIES] [default: none]
     #[arg(long, env = "SAE_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Option<Vec<String>>,
+    /// Re-read the keyring file every this many seconds; 0 = only on SIGHUP (and when a
+    /// secret under an unknown key id is met) [env: SAE_KEYRING_RELOAD_SECS] [default: 30]
+    #[arg(long, env = "SAE_KEYRING_RELOAD_SECS")]
+    pub keyring_reload_secs: Option<u64>,
     /// Administrator console sessions end after this many idle seconds
     /// [env: SAE_SESSION_IDLE_S] [default: 900]
     #[arg(long, env = "SAE_SESSION_IDLE_S")]
@@ -65,6 +70,7 @@ struct FileConfig {
     workers: Option<usize>,
     body_limit: Option<usize>,
     trusted_proxies: Option<Vec<String>>,
+    keyring_reload_secs: Option<u64>,
     session_idle_s: Option<u32>,
 }
 
@@ -89,6 +95,8 @@ pub struct Config {
     pub body_limit: usize,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<crate::proxies::Cidr>,
+    /// How often a serving node re-reads the keyring (zero: only on SIGHUP / unknown key id).
+    pub keyring_reload: std::time::Duration,
     /// Idle seconds after which an administrator session ends (1..=86400).
     pub session_idle_s: u32,
 }
@@ -159,6 +167,12 @@ impl Config {
             pool_size: file.pool_size.unwrap_or(16).clamp(1, 512),
             workers: file.workers,
             body_limit: file.body_limit.unwrap_or(64 * 1024),
+            keyring_reload: std::time::Duration::from_secs(
+                serve
+                    .keyring_reload_secs
+                    .or(file.keyring_reload_secs)
+                    .unwrap_or(30),
+            ),
         })
     }
 

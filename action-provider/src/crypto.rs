@@ -10,7 +10,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
@@ -61,12 +63,38 @@ pub fn os_rng() -> rand::rand_core::UnwrapErr<rand::rngs::SysRng> {
 struct KeyringFile {
     active: String,
     keys: BTreeMap<String, String>,
+    /// When each key was added (unix seconds); absent in keyrings written before rotation
+    /// existed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    created: BTreeMap<String, i64>,
+}
+
+/// A key, by id.
+type Keys = BTreeMap<String, Zeroizing<[u8; 32]>>;
+
+/// Least time between two on-demand reads of the keyring file (a ciphertext under a key id
+/// this node does not hold).
+const ON_DEMAND_MIN_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Where a serving node's keyring comes from, for on-demand reloads.
+#[derive(Debug)]
+struct Source {
+    path: PathBuf,
+    /// When the file was last read on demand.
+    last_read: Mutex<Option<Instant>>,
+    /// Asks the reload task for a full reload (which also picks up a new active key).
+    wake: tokio::sync::Notify,
 }
 
 /// The master keys: key id → 32-byte key, one of them active.
 pub struct Keyring {
     active: String,
-    keys: BTreeMap<String, Zeroizing<[u8; 32]>>,
+    keys: Keys,
+    created: BTreeMap<String, i64>,
+    /// Set on serving nodes: the file to re-read when a ciphertext names an unknown key.
+    source: Option<Arc<Source>>,
+    /// Keys found by an on-demand read since this keyring was loaded.
+    late: Mutex<Keys>,
 }
 
 impl fmt::Debug for Keyring {
@@ -95,6 +123,15 @@ impl Keyring {
         }
     }
 
+    /// Reads the keyring at `path`; a missing file is an error.
+    pub fn load(path: &Path) -> Result<Self, CryptoError> {
+        let bytes = std::fs::read(path).map_err(|source| CryptoError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(path, &bytes)
+    }
+
     fn parse(path: &Path, bytes: &[u8]) -> Result<Self, CryptoError> {
         let bad = |why: String| CryptoError::BadKeyring {
             path: path.display().to_string(),
@@ -121,9 +158,17 @@ impl Keyring {
                 file.active
             )));
         }
+        let created = file
+            .created
+            .into_iter()
+            .filter(|(id, _)| keys.contains_key(id))
+            .collect();
         Ok(Self {
             active: file.active,
             keys,
+            created,
+            source: None,
+            late: Mutex::default(),
         })
     }
 
@@ -131,9 +176,14 @@ impl Keyring {
     pub fn generate(id: &str) -> Self {
         let mut keys = BTreeMap::new();
         keys.insert(id.to_owned(), Self::fresh_key());
+        let mut created = BTreeMap::new();
+        created.insert(id.to_owned(), crate::now());
         Self {
             active: id.to_owned(),
             keys,
+            created,
+            source: None,
+            late: Mutex::default(),
         }
     }
 
@@ -143,7 +193,9 @@ impl Keyring {
         key
     }
 
-    /// Writes the keyring (mode 0600, replaced atomically).
+    /// Writes the keyring: a private (0600) temporary file in the same directory, flushed to
+    /// disk, renamed over `path` (readers see the old or the new file, never a mix), then the
+    /// directory is flushed so the rename survives a crash.
     pub fn save(&self, path: &Path) -> Result<(), CryptoError> {
         let io = |source| CryptoError::Io {
             path: path.display().to_string(),
@@ -156,6 +208,7 @@ impl Keyring {
                 .iter()
                 .map(|(id, k)| (id.clone(), BASE64.encode(k.as_ref())))
                 .collect(),
+            created: self.created.clone(),
         };
         let text = Zeroizing::new(serde_json::to_vec_pretty(&file).map_err(|e| {
             CryptoError::BadKeyring {
@@ -163,17 +216,66 @@ impl Keyring {
                 why: e.to_string(),
             }
         })?);
-        let tmp = path.with_extension("tmp");
+        let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+        tmp_name.push(format!(".tmp{}", std::process::id()));
+        let tmp = path.with_file_name(tmp_name);
         {
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create(true).truncate(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
             let mut f = options.open(&tmp).map_err(io)?;
+            // A leftover temporary file of an earlier crashed run keeps its old mode.
+            #[cfg(unix)]
+            f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                .map_err(io)?;
             f.write_all(&text).map_err(io)?;
             f.sync_all().map_err(io)?;
         }
-        std::fs::rename(&tmp, path).map_err(io)
+        if let Err(e) = std::fs::rename(&tmp, path) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(io(e));
+        }
+        #[cfg(unix)]
+        {
+            let dir = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io)?;
+        }
+        Ok(())
+    }
+
+    /// The ids of the keys held, in order.
+    pub fn key_ids(&self) -> impl Iterator<Item = &str> {
+        self.keys.keys().map(String::as_str)
+    }
+
+    /// When key `id` was added (unix seconds), if the keyring recorded it.
+    pub fn created_at(&self, id: &str) -> Option<i64> {
+        self.created.get(id).copied()
+    }
+
+    /// Whether `id` may name a key: 1–32 of `A-Z a-z 0-9 _ . -`.
+    pub fn valid_key_id(id: &str) -> bool {
+        (1..=32).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    }
+
+    /// A key id not in use yet: `k<n>` with `n` one more than the largest `k<n>` held.
+    pub fn next_key_id(&self) -> String {
+        let n = self
+            .keys
+            .keys()
+            .filter_map(|id| id.strip_prefix('k')?.parse::<u32>().ok())
+            .max()
+            .unwrap_or(0);
+        format!("k{}", n.saturating_add(1))
     }
 
     /// The id of the key that seals new secrets.
@@ -181,27 +283,20 @@ impl Keyring {
         &self.active
     }
 
-    /// Adds a fresh key under `id` (not active yet). Fails if the id exists.
-    #[allow(
-        dead_code,
-        reason = "two-phase key rotation primitive; the `sae keys` commands are not built yet (unit-tested)"
-    )]
+    /// Adds a fresh key under `id` (not active yet). Fails if the id exists or is not valid.
     pub fn add_key(&mut self, id: &str) -> Result<(), CryptoError> {
-        if self.keys.contains_key(id) || id.is_empty() || id.contains('$') {
+        if self.keys.contains_key(id) || !Self::valid_key_id(id) {
             return Err(CryptoError::BadKeyring {
                 path: String::new(),
                 why: format!("key id {id:?} exists or is not valid"),
             });
         }
         self.keys.insert(id.to_owned(), Self::fresh_key());
+        self.created.insert(id.to_owned(), crate::now());
         Ok(())
     }
 
     /// Makes `id` the active key.
-    #[allow(
-        dead_code,
-        reason = "two-phase key rotation primitive; the `sae keys` commands are not built yet (unit-tested)"
-    )]
     pub fn activate(&mut self, id: &str) -> Result<(), CryptoError> {
         if !self.keys.contains_key(id) {
             return Err(CryptoError::UnknownKey(id.to_owned()));
@@ -216,6 +311,48 @@ impl Keyring {
     )]
     fn active_key(&self) -> &[u8; 32] {
         self.keys.get(&self.active).expect("active key is held")
+    }
+
+    /// The key `kid`: held, found by an earlier on-demand read, or (on a serving node, at most
+    /// once a second) found by reading the keyring file again now.
+    fn key(&self, kid: &str) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
+        if let Some(k) = self.keys.get(kid) {
+            return Ok(k.clone());
+        }
+        let unknown = || CryptoError::UnknownKey(kid.to_owned());
+        let Some(source) = &self.source else {
+            return Err(unknown());
+        };
+        let mut late = self.late.lock().map_err(|_| unknown())?;
+        if let Some(k) = late.get(kid) {
+            return Ok(k.clone());
+        }
+        {
+            let mut last = source.last_read.lock().map_err(|_| unknown())?;
+            if last.is_some_and(|t| t.elapsed() < ON_DEMAND_MIN_INTERVAL) {
+                return Err(unknown());
+            }
+            *last = Some(Instant::now());
+        }
+        let fresh = Self::load(&source.path).map_err(|e| {
+            tracing::error!(error = %e, "the keyring could not be re-read");
+            unknown()
+        })?;
+        let Some(k) = fresh.keys.get(kid).cloned() else {
+            return Err(unknown());
+        };
+        tracing::info!(
+            key = kid,
+            "a stored secret is under a key this node had not loaded: re-read the keyring"
+        );
+        for (id, key) in fresh.keys {
+            if !self.keys.contains_key(&id) {
+                late.insert(id, key);
+            }
+        }
+        // A full reload also picks up a newly activated key.
+        source.wake.notify_one();
+        Ok(k)
     }
 
     /// Seals `plaintext` under the active key; `context` names the record it belongs to.
@@ -245,10 +382,7 @@ impl Keyring {
     /// Opens a sealed value; `context` must be the one it was sealed with.
     pub fn open(&self, context: &str, sealed: &str) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         let (kid, b64) = sealed.split_once('$').ok_or(CryptoError::Tampered)?;
-        let key = self
-            .keys
-            .get(kid)
-            .ok_or_else(|| CryptoError::UnknownKey(kid.to_owned()))?;
+        let key = self.key(kid)?;
         let blob = BASE64URL_NOPAD
             .decode(b64.as_bytes())
             .map_err(|_| CryptoError::Tampered)?;
@@ -257,7 +391,7 @@ impl Keyring {
         }
         let (nonce, ct) = blob.split_at(24);
         let nonce: [u8; 24] = nonce.try_into().map_err(|_| CryptoError::Tampered)?;
-        let cipher = XChaCha20Poly1305::new((&**key).into());
+        let cipher = XChaCha20Poly1305::new((&*key).into());
         cipher
             .decrypt(
                 &XNonce::from(nonce),
@@ -287,10 +421,7 @@ impl Keyring {
     /// Issued SMS/e-mail codes are stored only as this MAC: a database dump does not reveal
     /// them, and without the keyring they cannot be brute-forced offline.
     pub fn code_mac(&self, kid: &str, request_id: &str, code: &str) -> Result<String, CryptoError> {
-        let key = self
-            .keys
-            .get(kid)
-            .ok_or_else(|| CryptoError::UnknownKey(kid.to_owned()))?;
+        let key = self.key(kid)?;
         let mut sub = <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_ref())
             .map_err(|_| CryptoError::Tampered)?;
         sub.update(b"sae issued-code mac v1");
@@ -302,6 +433,115 @@ impl Keyring {
         mac.update(b"\0");
         mac.update(code.as_bytes());
         Ok(data_encoding::HEXLOWER.encode(&mac.finalize().into_bytes()))
+    }
+}
+
+/// Makes `ring` re-read `path` when it meets a ciphertext under a key id it does not hold.
+pub fn serving(mut ring: Keyring, path: &Path) -> Keyring {
+    ring.source = Some(Arc::new(Source {
+        path: path.to_owned(),
+        last_read: Mutex::new(None),
+        wake: tokio::sync::Notify::new(),
+    }));
+    ring
+}
+
+/// Replaces the keyring in `shared` by the file's current content; `true` when the key ids
+/// or the active key changed. On error the keyring in use is kept.
+pub fn reload(shared: &RwLock<Keyring>, path: &Path) -> Result<bool, CryptoError> {
+    let mut fresh = Keyring::load(path)?;
+    let mut ring = shared.write().map_err(|_| CryptoError::BadKeyring {
+        path: path.display().to_string(),
+        why: "keyring lock poisoned".into(),
+    })?;
+    let changed = fresh.active != ring.active || !fresh.keys.keys().eq(ring.keys.keys());
+    fresh.source = ring.source.clone();
+    *ring = fresh;
+    Ok(changed)
+}
+
+/// Reloads the keyring of a serving node on SIGHUP, every `every` (unless zero) and when an
+/// on-demand read found a new key; the future runs until the process ends. The SIGHUP
+/// handler is installed before this returns (call it inside the runtime, before listening).
+pub fn reload_task(
+    shared: Arc<RwLock<Keyring>>,
+    path: PathBuf,
+    every: Duration,
+) -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    let hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::error!(error = %e, "SIGHUP handler not installed");
+            None
+        }
+    };
+    #[cfg(not(unix))]
+    let hup: Option<Hangup> = None;
+    reload_loop(shared, path, every, hup)
+}
+
+#[cfg(unix)]
+type Hangup = tokio::signal::unix::Signal;
+#[cfg(not(unix))]
+type Hangup = std::convert::Infallible;
+
+async fn reload_loop(
+    shared: Arc<RwLock<Keyring>>,
+    path: PathBuf,
+    every: Duration,
+    #[cfg_attr(not(unix), allow(unused_mut))] mut hup: Option<Hangup>,
+) {
+    let source = shared.read().ok().and_then(|r| r.source.clone());
+    let mut tick = (!every.is_zero()).then(|| {
+        let mut t = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        t
+    });
+    loop {
+        let why = tokio::select! {
+            () = async {
+                #[cfg(unix)]
+                if let Some(h) = hup.as_mut() {
+                    h.recv().await;
+                    return;
+                }
+                std::future::pending::<()>().await;
+            } => "SIGHUP",
+            _ = async {
+                match tick.as_mut() {
+                    Some(t) => t.tick().await,
+                    None => std::future::pending().await,
+                }
+            } => "periodic",
+            () = async {
+                match &source {
+                    Some(s) => s.wake.notified().await,
+                    None => std::future::pending().await,
+                }
+            } => "unknown key id",
+        };
+        let (shared, path) = (Arc::clone(&shared), path.clone());
+        let result = tokio::task::spawn_blocking(move || {
+            let changed = reload(&shared, &path)?;
+            let ring = shared.read().map_err(|_| CryptoError::Tampered)?;
+            Ok::<_, CryptoError>((
+                changed,
+                ring.active.clone(),
+                ring.key_ids().collect::<Vec<_>>().join(","),
+            ))
+        })
+        .await;
+        match result {
+            Ok(Ok((true, active, keys))) => {
+                tracing::info!(trigger = why, %active, %keys, "keyring reloaded");
+            }
+            Ok(Ok((false, ..))) => tracing::debug!(trigger = why, "keyring unchanged"),
+            Ok(Err(e)) => {
+                tracing::error!(trigger = why, error = %e, "keyring reload failed; keeping the keys in use");
+            }
+            Err(e) => tracing::error!(error = %e, "keyring reload task failed"),
+        }
     }
 }
 
@@ -353,6 +593,75 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn a_serving_keyring_reads_the_file_for_an_unknown_key_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keyring.json");
+        let node = serving(Keyring::load_or_create(&path).unwrap(), &path);
+        // The operator adds and activates k2; another process seals under it.
+        let mut file = Keyring::load(&path).unwrap();
+        file.add_key("k2").unwrap();
+        file.activate("k2").unwrap();
+        file.save(&path).unwrap();
+        let sealed = file.seal("c", b"new");
+        let mac = file.code_mac("k2", "r", "123456").unwrap();
+        assert_eq!(&**node.open("c", &sealed).unwrap(), b"new");
+        assert_eq!(node.code_mac("k2", "r", "123456").unwrap(), mac);
+        // The node's active key only changes with a full reload.
+        assert_eq!(node.active_id(), "k1");
+        // A keyring not bound to a file does not look.
+        let plain = Keyring::load(&dir.path().join("keyring.json")).unwrap();
+        let mut other = Keyring::generate("k1");
+        other.add_key("k9").unwrap();
+        other.activate("k9").unwrap();
+        assert!(matches!(
+            plain.open("c", &other.seal("c", b"x")),
+            Err(CryptoError::UnknownKey(k)) if k == "k9"
+        ));
+    }
+
+    #[test]
+    fn reload_swaps_the_keyring_and_keeps_it_on_a_bad_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keyring.json");
+        let shared = RwLock::new(serving(Keyring::load_or_create(&path).unwrap(), &path));
+        assert!(!reload(&shared, &path).unwrap());
+        let mut file = Keyring::load(&path).unwrap();
+        file.add_key("k2").unwrap();
+        file.save(&path).unwrap();
+        assert!(reload(&shared, &path).unwrap());
+        file.activate("k2").unwrap();
+        file.save(&path).unwrap();
+        assert!(reload(&shared, &path).unwrap());
+        assert_eq!(shared.read().unwrap().active_id(), "k2");
+        assert!(shared.read().unwrap().source.is_some(), "still serving");
+        std::fs::write(&path, b"{not json").unwrap();
+        assert!(reload(&shared, &path).is_err());
+        assert_eq!(shared.read().unwrap().active_id(), "k2");
+        assert!(shared.read().unwrap().seal("c", b"x").starts_with("k2$"));
+    }
+
+    #[test]
+    fn keyrings_without_creation_times_load_and_ids_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keyring.json");
+        let key = BASE64.encode(&[7u8; 32]);
+        std::fs::write(
+            &path,
+            format!("{{\"active\": \"k1\", \"keys\": {{\"k1\": \"{key}\"}}}}"),
+        )
+        .unwrap();
+        let mut ring = Keyring::load(&path).unwrap();
+        assert_eq!(ring.created_at("k1"), None);
+        assert_eq!(ring.next_key_id(), "k2");
+        for bad in ["", "a$b", "a b", "é", &"x".repeat(33)] {
+            assert!(ring.add_key(bad).is_err(), "{bad:?}");
+        }
+        ring.add_key("2026-q4_main.v1").unwrap();
+        assert!(ring.created_at("2026-q4_main.v1").is_some());
+        assert!(!format!("{ring:?}").contains(&key), "Debug hides keys");
     }
 
     #[test]

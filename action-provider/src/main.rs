@@ -7,6 +7,7 @@ mod cli;
 mod config;
 mod crypto;
 mod flows;
+mod keys;
 mod mail_sender;
 mod metrics;
 mod otp_cmd;
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
         Command::Admin { action } => report(admin_cmd(action)),
         Command::Backup { store, out } => report(backup::backup(&store, &out)),
         Command::Restore { store, from } => report(backup::restore(&store, &from)),
+        Command::Keys { action } => keys::run(action),
     }
 }
 
@@ -114,6 +116,7 @@ fn serve_cmd(store: &StoreArgs, serve: &ServeArgs) -> Result<(), String> {
     init_logging();
     let config = Config::resolve(store, serve).map_err(|e| e.to_string())?;
     let (pool, keyring) = open(&config)?;
+    let keyring = crypto::serving(keyring, &config.keyring);
     first_start_credentials(&config, &pool)?;
     let state = app::AppState::new(pool, keyring, config);
     actix_web::rt::System::new()

@@ -16,6 +16,7 @@ mod api {
     mod basics;
     mod console;
     mod crash;
+    mod keys;
     mod mail;
     mod mail_peers;
     mod nodes;

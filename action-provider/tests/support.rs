@@ -189,6 +189,11 @@ impl Server {
         cmd.output().unwrap()
     }
 
+    /// The server's process id (to send it signals).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Stops the server (SIGKILL) and returns its data directory and database URL.
     pub fn kill(mut self) -> (tempfile::TempDir, Option<String>) {
         let _ = self.child.kill();

@@ -530,7 +530,7 @@ fn escape_html(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn page(ok: bool, text: &str) -> HttpResponse {
+fn page(ok: bool, text: &str, public_url: &str) -> HttpResponse {
     let title = if ok {
         "Authorization complete"
     } else {
@@ -538,8 +538,10 @@ fn page(ok: bool, text: &str) -> HttpResponse {
     };
     let body = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head>\
-         <body><h1>{title}</h1><p>{}</p></body></html>",
-        escape_html(text)
+         <body><h1>{title}</h1><p>{}</p>\
+         <p><a href=\"{}/admin/#/mail\">Back to the mail settings of the console</a></p></body></html>",
+        escape_html(text),
+        escape_html(public_url)
     );
     let mut resp = if ok {
         HttpResponse::Ok()
@@ -562,7 +564,11 @@ pub async fn callback(
     Query(query): Query<CallbackQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let Some(oauth_state) = query.state.clone() else {
-        return Ok(page(false, "The provider's answer has no state."));
+        return Ok(page(
+            false,
+            "The provider's answer has no state.",
+            &state.config.public_url,
+        ));
     };
     let pending = db(&state, move |_, conn| {
         Ok(write_tx!(conn, |c| c.pending_take(&oauth_state, crate::now()))?)
@@ -572,6 +578,7 @@ pub async fn callback(
         return Ok(page(
             false,
             "Unknown or expired authorization request: start again from the profile.",
+            &state.config.public_url,
         ));
     };
     let id = pending.profile_id;
@@ -586,10 +593,14 @@ pub async fn callback(
             Ok(write_tx!(conn, |c| c.profile_token_failed(id, &stored, false))?)
         })
         .await?;
-        return Ok(page(false, &text));
+        return Ok(page(false, &text, &state.config.public_url));
     }
     let Some(code) = query.code.as_deref() else {
-        return Ok(page(false, "The provider's answer has no code."));
+        return Ok(page(
+            false,
+            "The provider's answer has no code.",
+            &state.config.public_url,
+        ));
     };
     let (profile, _) = tokens.load(id).await?;
     let verifier = keyring(&state)?
@@ -624,8 +635,9 @@ pub async fn callback(
                 Some(m) => format!("The profile is authorised for {m}. You can close this page."),
                 None => "The profile is authorised. You can close this page.".to_owned(),
             },
+            &state.config.public_url,
         )),
-        Err(e) => Ok(page(false, &e.to_string())),
+        Err(e) => Ok(page(false, &e.to_string(), &state.config.public_url)),
     }
 }
 

@@ -598,3 +598,23 @@ fn groups_restrict_fields_for_sessions_and_bound_keys() {
         );
     }
 }
+
+#[test]
+fn administrators_are_throttled() {
+    let s = Server::start(Backend::Sqlite);
+    let (_, password) = initial_admin(&s);
+    let r = s.admin("PUT", "/v1/config/lockout", Some(&json!({"enabled": false, "attempts": 5, "block_type": "permanent", "throttle": {"enabled": true, "after": 1, "max_delay_s": 900}})));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = post_session(
+        &s,
+        &json!({"login": "admin", "password": "not the password"}),
+    );
+    assert_eq!(r.status, 401);
+    // The next attempt, even with the right password, waits.
+    let r = post_session(&s, &json!({"login": "admin", "password": password}));
+    assert_eq!(r.status, 429, "{}", r.body);
+    let j = r.json();
+    assert_eq!(j["code"], json!("throttled"));
+    assert!(j["retry_after"].as_u64().unwrap() >= 1, "{j}");
+    assert!(r.header("retry-after").is_some());
+}

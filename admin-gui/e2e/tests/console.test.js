@@ -1,0 +1,603 @@
+// End-to-end tests of the administration console: a real `sae serve`, a real REST broker
+// (rest_peer.py) and Debian's Chromium. Run with `npm test` (see README.md).
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Sae, Peer, launchBrowser, newPage, signIn, shot, totp, freshTotp } from '../lib/harness.js';
+
+const ADMIN = 'root-admin';
+const ADMIN_PW = 'Correct-Horse-9-battery';
+const VIEWER = 'helpdesk';
+const VIEWER_PW = 'Helpdesk-Pass-42-long';
+
+let sae;
+let peer;
+let oauth;
+let smtp;
+let smtpRecords;
+let browser;
+let page; // the System Administrator's page, signed in by the first test
+let adminSecret;
+let appKey;
+
+async function validate(login, code) {
+  const r = await fetch(`${sae.base}/v1/otp/validate`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'Api-Key': appKey },
+    body: JSON.stringify({ login, code }),
+  });
+  return r.json();
+}
+
+before(async () => {
+  sae = await Sae.start();
+  peer = await Peer.start('rest_peer.py');
+  smtpRecords = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sae-e2e-smtp-')), 'mails.jsonl');
+  smtp = await Peer.start('email_smtp_peer.py', ['--auth', 'password', '--user', 'mailer', '--password', 'mail-pass-1', '--records', smtpRecords]);
+  oauth = await Peer.start('email_oauth_peer.py', ['--client-id', 'sae-console', '--client-secret', 'console-secret', '--redirect-uri', `${sae.base}/v1/oauth2/callback`]);
+  browser = await launchBrowser();
+  sae.createAdmin(ADMIN, ADMIN_PW);
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (peer) peer.stop();
+  if (oauth) oauth.stop();
+  if (smtp) smtp.stop();
+  if (sae) sae.stop();
+});
+
+describe('administration console', () => {
+  test('first sign-in enrols the TOTP from the QR code, then signs in', async () => {
+    page = await newPage(browser);
+    const resp = await page.goto(`${sae.base}/admin/`);
+    const csp = resp.headers()['content-security-policy'];
+    assert.match(csp, /script-src 'self'/);
+    assert.doesNotMatch(csp, /unsafe-inline/);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await shot(page, '01-login');
+
+    // A wrong password is refused with the API's message.
+    await page.getByLabel('Login').fill(ADMIN);
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.locator('.form-error:not([hidden]), .field-error:not([hidden])').first().waitFor();
+
+    await page.getByLabel('Password').fill(ADMIN_PW);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: 'Set up your second factor' }).waitFor();
+    const qr = page.getByRole('img', { name: 'QR code of your TOTP secret' });
+    assert.ok(await qr.isVisible(), 'the enrolment QR code is shown');
+    const box = await qr.boundingBox();
+    assert.ok(box.width > 100 && box.height > 100, 'the QR code is rendered at a scannable size');
+    adminSecret = (await page.getByTestId('totp-secret').textContent()).trim();
+    assert.match(adminSecret, /^[A-Z2-7]{16,}$/);
+    await shot(page, '02-totp-enrolment');
+
+    // A wrong code is shown next to the code field.
+    const good = await freshTotp(adminSecret);
+    const wrong = String((Number(good) + 1) % 1000000).padStart(6, '0');
+    await page.getByLabel('Authentication code').fill(wrong);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const otpError = page.locator('[data-field-wrap=otp] .field-error');
+    await otpError.waitFor();
+    assert.ok((await otpError.textContent()).length > 0);
+
+    await page.getByLabel('Authentication code').fill(good);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'IM configuration' }).waitFor();
+    assert.match(await page.locator('#who').textContent(), new RegExp(ADMIN));
+    await shot(page, '03-im-configuration');
+
+    // The session cookie is HttpOnly and SameSite=Strict; the page cannot read it.
+    const cookies = await page.context().cookies();
+    const session = cookies.find((c) => c.name === 'sae_session');
+    assert.ok(session, 'a session cookie is set');
+    assert.equal(session.httpOnly, true);
+    assert.equal(session.sameSite, 'Strict');
+    assert.equal(await page.evaluate(() => document.cookie.includes('sae_session')), false);
+  });
+
+  test('lockout configuration is saved and read back', async () => {
+    await page.goto(`${sae.base}/admin/#/auth`);
+    await page.getByRole('tab', { name: 'Configuration' }).waitFor();
+    await page.getByLabel('Lock accounts after failed attempts').check();
+    await page.getByLabel('Number of attempts').fill('3');
+    await page.getByLabel('Block type').selectOption('temporary');
+    await page.getByLabel('Minutes blocked').fill('20');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved: 3 attempts, temporary block.').waitFor();
+    // An out-of-range value shows the API's message next to its field.
+    await page.getByLabel('Number of attempts').fill('0');
+    await page.getByRole('button', { name: 'Save' }).click();
+    const err = page.locator('[data-field-wrap=attempts] .field-error');
+    await err.waitFor();
+    assert.ok((await err.textContent()).length > 0);
+    await shot(page, '04-auth-configuration');
+
+    const stored = await page.evaluate(async () => (await fetch('/v1/config/lockout')).json());
+    assert.equal(stored.enabled, true);
+    assert.equal(stored.attempts, 3);
+    assert.equal(stored.block_type, 'temporary');
+    assert.equal(stored.minutes, 20);
+    // Reloaded from the server, the form shows the saved values.
+    await page.reload();
+    await page.getByLabel('Number of attempts').waitFor();
+    assert.equal(await page.getByLabel('Number of attempts').inputValue(), '3');
+    assert.equal(await page.getByLabel('Minutes blocked').inputValue(), '20');
+  });
+
+  test('create a user and enrol a TOTP token (QR visible)', async () => {
+    await page.goto(`${sae.base}/admin/#/im`);
+    await page.getByLabel('Key name').fill('shop');
+    await page.getByLabel('Scope').selectOption('otp');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    appKey = (await page.getByTestId('new-api-key').textContent()).trim();
+    assert.match(appKey, /^sae_/);
+    await page.getByRole('cell', { name: 'shop', exact: true }).waitFor();
+    assert.equal(await page.getByText(appKey).count(), 1, 'the key is shown once, not in the list');
+
+    await page.goto(`${sae.base}/admin/#/wallets`);
+    await page.getByLabel('Name', { exact: true }).fill('retail');
+    await page.getByLabel('Description').fill('Retail customers');
+    await page.getByRole('button', { name: 'Create wallet' }).click();
+    await page.getByRole('cell', { name: 'Retail customers' }).waitFor();
+    await shot(page, '05-wallets');
+
+    await page.goto(`${sae.base}/admin/#/users/new`);
+    await page.getByLabel('Login').fill('maria');
+    await page.getByLabel('Name').fill('Maria Silva');
+    await page.getByLabel('E-mail').fill('maria@example.com');
+    await page.getByLabel('Mobile phone (E.164)').fill('+5511912345678');
+    await page.getByLabel('Wallet').selectOption('retail');
+    await page.getByRole('button', { name: 'Create user' }).click();
+    await page.getByRole('heading', { name: 'User maria' }).waitFor();
+
+    await page.getByLabel('Type').selectOption('totp');
+    await page.getByRole('button', { name: 'Enrol token' }).click();
+    const qr = page.getByRole('img', { name: 'Enrolment QR code of the totp token' });
+    await qr.waitFor();
+    assert.ok(await qr.isVisible());
+    const secret = (await page.getByTestId('token-secret').textContent()).trim();
+    await shot(page, '06-user-token-enrolment');
+
+    // The enrolled token works: an application key created on the IM screen (shown once)
+    // validates a code computed from the secret the page showed.
+    const valid = await validate('maria', totp(secret));
+    assert.equal(valid.valid, true, JSON.stringify(valid));
+    const tokens = await page.evaluate(async () => (await fetch('/v1/users/maria/tokens')).json());
+    assert.equal(tokens.items.filter((t) => t.type === 'totp').length, 1);
+
+    // An OPIE paper list opens on its printable page.
+    await page.getByLabel('Type').selectOption('opie');
+    await page.getByLabel('Paper list size (printable list)').fill('10');
+    await page.getByRole('button', { name: 'Enrol token' }).click();
+    await page.getByRole('link', { name: 'Open the printable OPIE list' }).click();
+    await page.getByRole('heading', { name: 'One-time passwords for maria' }).waitFor();
+    assert.equal(await page.locator('.opie-list tbody tr').count(), 10);
+    await page.emulateMedia({ media: 'print' });
+    assert.equal(await page.locator('#nav').isVisible(), false, 'navigation is not printed');
+    await shot(page, '07-opie-print');
+    await page.emulateMedia({ media: 'screen' });
+
+    // Paging: 25 more users (made through the API with this session) span two pages.
+    await page.evaluate(async () => {
+      const s = await (await fetch('/v1/session')).json();
+      for (let i = 0; i < 25; i += 1) {
+        const r = await fetch('/v1/users', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': s.csrf_token },
+          body: JSON.stringify({ login: `bulk-${String(i).padStart(2, '0')}` }),
+        });
+        if (r.status !== 201) throw new Error(`user ${i}: ${r.status}`);
+      }
+    });
+    await page.goto(`${sae.base}/admin/#/users`);
+    await page.getByRole('caption').filter({ hasText: 'Users, page 1' }).waitFor();
+    assert.equal(await page.locator('table tbody tr').count(), 20);
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await page.getByRole('caption').filter({ hasText: 'Users, page 2' }).waitFor();
+    assert.equal(await page.locator('table tbody tr').count(), 6);
+    assert.equal(await page.getByRole('button', { name: 'Next page' }).isDisabled(), true);
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await page.getByRole('caption').filter({ hasText: 'Users, page 1' }).waitFor();
+
+    await page.goto(`${sae.base}/admin/#/users`);
+    await page.getByLabel('Login starts with').fill('mar');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('link', { name: 'maria' }).waitFor();
+    await shot(page, '08-users');
+  });
+
+  test('REST primary and backup broker, test SMS delivered by the backup', async () => {
+    await page.goto(`${sae.base}/admin/#/sms`);
+    await page.getByRole('tab', { name: 'Broker', exact: true }).waitFor();
+    // The primary answers 500: the backup must deliver.
+    const primary = page.locator('fieldset.broker').first();
+    await primary.getByLabel('REST').check();
+    await primary.getByLabel('URL', { exact: true }).fill(`${peer.base}/none/status-500`);
+    await primary.getByLabel('HTTP method').selectOption('POST');
+    await primary.getByLabel('Authorization').selectOption('none');
+    await primary.getByLabel('Body').fill('{"to": "{phone}", "text": "{message}"}');
+    await primary.getByLabel('Timeout (ms)').fill('3000');
+    await shot(page, '09-sms-broker');
+
+    await page.getByRole('tab', { name: 'Broker 2' }).click();
+    await page.getByLabel('Backup — used when the primary fails').check();
+    const backup = page.locator('fieldset.broker').nth(1);
+    await backup.getByLabel('REST').check();
+    await backup.getByLabel('URL', { exact: true }).fill(`${peer.base}/basic/ok`);
+    await backup.getByLabel('Authorization').selectOption('basic');
+    await backup.getByLabel('Username').fill('sae');
+    await backup.getByLabel('Password').fill('s3cret: pass');
+    await backup.getByLabel('Body').fill('{"to": "{phone}", "text": "{message}"}');
+    await backup.getByLabel('Return keys (one per line)').fill('status\ndata.id');
+    await backup.getByLabel('Timeout (ms)').fill('3000');
+    await shot(page, '10-sms-broker2');
+    await page.getByRole('button', { name: 'Save SMS configuration' }).click();
+    await page.getByText('Saved (Broker 2: backup).').waitFor();
+
+    // A bad URL is shown next to the URL field of Broker 2 (its tab is selected).
+    await backup.getByLabel('URL', { exact: true }).fill('ftp://example.invalid/');
+    await page.getByRole('button', { name: 'Save SMS configuration' }).click();
+    const urlErr = backup.locator('[data-field-wrap="broker2.broker.url"] .field-error');
+    await urlErr.waitFor();
+    assert.match(await urlErr.textContent(), /url/i);
+    await backup.getByLabel('URL', { exact: true }).fill(`${peer.base}/basic/ok`);
+
+    const stored = await page.evaluate(async () => (await fetch('/v1/delivery/sms')).json());
+    assert.equal(stored.primary.kind, 'rest');
+    assert.equal(stored.broker2.mode, 'backup');
+    assert.equal(stored.broker2.broker.username, 'sae');
+    assert.notEqual(stored.broker2.broker.password, 's3cret: pass', 'the secret is not read back');
+
+    await page.getByRole('tab', { name: 'Messages' }).click();
+    const tpl = page.getByRole('form', { name: 'Add a template' });
+    await tpl.getByLabel('ID').fill('short');
+    await tpl.getByLabel('Default template of its channel').check();
+    await tpl.getByLabel('Message', { exact: true }).fill('Your code is {otp}');
+    assert.match(await page.locator('#sms-count').textContent(), /1 SMS segment/);
+    await tpl.getByLabel('Message', { exact: true }).fill(`Your code is {otp} ${'ã'.repeat(80)}`);
+    assert.match(await page.locator('#sms-count').textContent(), /UCS-2 units, 2 SMS segment/);
+    await tpl.getByLabel('Message', { exact: true }).fill('Your code is {otp}');
+    await tpl.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.getByRole('cell', { name: 'Your code is {otp}' }).waitFor();
+    await shot(page, '11-sms-messages');
+
+    await page.getByRole('tab', { name: 'Test' }).click();
+    const testForm = page.getByRole('form', { name: 'Send a test SMS' });
+    await testForm.getByLabel('Phone (E.164)').fill('+5511987650000');
+    await testForm.getByLabel('Message', { exact: true }).fill('GUI test message');
+    await page.getByRole('button', { name: 'Send test SMS' }).click();
+    await page.getByTestId('sms-test-outcome').waitFor();
+    assert.equal(await page.getByTestId('sms-test-outcome').textContent(), 'Delivered.');
+    const rows = page.locator('.test-result tbody tr');
+    assert.equal(await rows.count(), 2, 'two attempts: primary failed, backup delivered');
+    assert.match(await rows.nth(0).textContent(), /failed/);
+    assert.match(await rows.nth(1).textContent(), /delivered/);
+    await shot(page, '12-sms-test');
+
+    const calls = await peer.get('/_calls');
+    const delivered = calls.filter((c) => c.path === '/basic/ok' && c.auth_ok && String(c.body).includes('GUI test message'));
+    assert.equal(delivered.length, 1, JSON.stringify(calls));
+    assert.match(String(delivered[0].body), /5511987650000/);
+
+    // A real OTP request through the outbox: its attempts appear in the delivery report.
+    const req = await fetch(`${sae.base}/v1/otp/request`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Api-Key': appKey },
+      body: JSON.stringify({ login: 'maria', channel: 'sms' }),
+    });
+    assert.equal(req.status, 202, await req.text());
+    await page.goto(`${sae.base}/admin/#/reports`);
+    for (let i = 0; i < 120; i += 1) {
+      await page.getByText(/attempt\(s\)/).waitFor();
+      if (await page.locator('svg.chart').count()) break;
+      await new Promise((r) => { setTimeout(r, 500); });
+      await page.reload();
+    }
+    await page.locator('svg.chart').first().waitFor();
+    const brokers = await page.locator('.broker-report h2').allTextContents();
+    assert.ok(brokers.some((b) => /secondary/.test(b)), `the backup broker has a report: ${brokers}`);
+    assert.ok(await page.locator('svg.chart path.line.rate').count() >= 1, 'the success-rate line is drawn');
+    await shot(page, '13-delivery-reports');
+    await page.goto(`${sae.base}/admin/#/voice`);
+    await page.getByTestId('voice-reason').waitFor();
+    assert.equal(await page.locator('.disabled-service input').first().isDisabled(), true);
+    await shot(page, '14-voice');
+  });
+
+  test('a bad regular expression in the password policy is shown next to its field', async () => {
+    await page.goto(`${sae.base}/admin/#/auth`);
+    await page.getByRole('tab', { name: 'Global' }).click();
+    await page.getByLabel('Password strength').selectOption('custom');
+    await page.getByLabel('Pattern 1 (regular expression)').fill('([a-z]+');
+    await page.getByLabel('Message when pattern 1 is not met').fill('needs a lower-case letter');
+    await page.getByRole('button', { name: 'Save' }).first().click();
+    const err = page.locator('[data-field-wrap="patterns[0].pattern"] .field-error');
+    await err.waitFor();
+    const apiAnswer = await page.evaluate(async () => {
+      const s = await (await fetch('/v1/session')).json();
+      const r = await fetch('/v1/policies/global', {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': s.csrf_token },
+        body: JSON.stringify({ hash: 'argon2id', differ: 0, reset_every: 0, strength: 'custom', patterns: [{ pattern: '([a-z]+', message: 'needs a lower-case letter' }] }),
+      });
+      return r.json();
+    });
+    assert.equal(apiAnswer.field, 'patterns[0].pattern');
+    assert.equal((await err.textContent()).trim(), apiAnswer.detail, 'the API message is shown verbatim next to the field');
+    assert.equal(await page.getByLabel('Pattern 1 (regular expression)').getAttribute('aria-invalid'), 'true');
+    await shot(page, '15-auth-global-bad-regex');
+
+    // A valid rule saves, and the password test lists every unmet rule.
+    await page.getByLabel('Pattern 1 (regular expression)').fill('[a-z]');
+    await page.getByRole('button', { name: 'Add pattern' }).click();
+    await page.getByLabel('Pattern 2 (regular expression)').fill('[0-9]');
+    await page.getByLabel('Message when pattern 2 is not met').fill('needs a digit');
+    await page.getByRole('button', { name: 'Save' }).first().click();
+    await page.getByText('Saved.').first().waitFor();
+    await page.getByLabel('Password to test').fill('ABC');
+    await page.getByRole('button', { name: 'Test password' }).click();
+    const unmet = page.getByTestId('pw-unmet');
+    await unmet.waitFor();
+    const text = await unmet.textContent();
+    assert.match(text, /needs a lower-case letter/);
+    assert.match(text, /needs a digit/);
+    await shot(page, '16-auth-password-test');
+    // Back to no rule, so later passwords are not constrained.
+    await page.getByLabel('Password strength').selectOption('off');
+    await page.getByRole('button', { name: 'Save' }).first().click();
+    await page.getByText('Saved.').first().waitFor();
+  });
+
+  test('a view-only ACL group cannot edit a user\'s mobile', async () => {
+    await page.goto(`${sae.base}/admin/#/acl`);
+    await page.getByLabel('Group name').fill('Helpdesk');
+    await page.getByLabel('May modify (create, update, delete)').check();
+    const users = page.locator('fieldset.acl-matrix').first();
+    for (const f of ['login', 'name', 'status']) await users.getByLabel(f, { exact: true }).selectOption('view');
+    await users.getByLabel('email', { exact: true }).selectOption('edit');
+    await users.getByLabel('mobile', { exact: true }).selectOption('view');
+    await page.getByRole('button', { name: 'Create group' }).click();
+    await page.getByRole('cell', { name: 'Helpdesk', exact: true }).waitFor();
+    await shot(page, '17-acls');
+
+    await page.goto(`${sae.base}/admin/#/admins`);
+    const create = page.getByRole('form', { name: 'New administrator' });
+    await create.getByLabel('Login').fill(VIEWER);
+    await create.getByLabel('Password').fill(VIEWER_PW);
+    await create.getByLabel('Group').selectOption('Helpdesk');
+    await page.getByRole('button', { name: 'Create administrator' }).click();
+    await page.getByRole('cell', { name: VIEWER, exact: true }).waitFor();
+    await shot(page, '18-administrators');
+
+    const viewer = await newPage(browser);
+    await signIn(viewer, sae.base, VIEWER, VIEWER_PW);
+    await viewer.getByRole('heading', { name: 'Users' }).waitFor();
+    // Only users and wallets are reachable for this group.
+    const nav = await viewer.locator('#nav').textContent();
+    assert.doesNotMatch(nav, /SMS service|Administrators|ACLs/);
+    await viewer.goto(`${sae.base}/admin/#/users/maria`);
+    await viewer.getByRole('heading', { name: 'User maria' }).waitFor();
+    const mobile = viewer.getByLabel('Mobile phone (E.164)');
+    assert.equal(await mobile.inputValue(), '+5511912345678');
+    assert.equal(await mobile.isEditable(), false, 'mobile is read-only for a view-only field');
+    assert.equal(await viewer.getByLabel('E-mail').isEditable(), true, 'e-mail is editable for this group');
+    assert.equal(await viewer.getByLabel('Document').count(), 0, 'a field with no access is not shown');
+    await shot(viewer, '19-user-view-only-mobile');
+
+    // The server refuses the change too: the UI is not the only guard.
+    const refused = await viewer.evaluate(async () => {
+      const s = await (await fetch('/v1/session')).json();
+      const r = await fetch('/v1/users/maria', {
+        method: 'PATCH',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': s.csrf_token },
+        body: JSON.stringify({ mobile: '+5511900000000' }),
+      });
+      return { status: r.status, body: await r.json() };
+    });
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.field, 'mobile');
+    // Saving what the group may edit works.
+    await viewer.getByLabel('E-mail').fill('maria.silva@example.com');
+    await viewer.getByRole('button', { name: 'Save' }).first().click();
+    await viewer.getByText('Saved.').first().waitFor();
+    const after = await page.evaluate(async () => (await fetch('/v1/users/maria')).json());
+    assert.equal(after.mobile, '+5511912345678');
+    assert.equal(after.email, 'maria.silva@example.com');
+    // A screen the group may not use is refused.
+    await viewer.goto(`${sae.base}/admin/#/sms`);
+    await viewer.getByRole('heading', { name: 'Not allowed' }).waitFor();
+    assert.deepEqual(viewer.problems, []);
+    await viewer.context().close();
+  });
+
+  test('the other screens: token window risk, AuthSys order, MFA, mail (SMTP test, OAuth2 renewal), audit, API key revocation, administrator lockout, phone layout, logout', async () => {
+    for (const [route, heading, name] of [
+      ['/mail', 'Mail', '20-mail'],
+      ['/audit', 'Audit log', '21-audit'],
+      ['/im', 'IM configuration', '22-im'],
+    ]) {
+      await page.goto(`${sae.base}/admin/#${route}`);
+      await page.getByRole('heading', { name: heading, exact: true }).waitFor();
+      await shot(page, name);
+    }
+    // SMTP account with "test configuration" against a real SMTP server.
+    await page.goto(`${sae.base}/admin/#/mail`);
+    const acc = page.getByRole('form', { name: 'SMTP account' });
+    await acc.getByLabel('Name', { exact: true }).fill('local');
+    await acc.getByLabel('Sender (From)').fill('sae@example.com');
+    await acc.getByLabel('SMTP host').fill('127.0.0.1');
+    await acc.getByLabel('Port').fill(String(smtp.port));
+    await acc.getByLabel('Security').selectOption('none');
+    await acc.getByLabel('Authentication').selectOption('password');
+    await acc.getByLabel('Username (mailbox)').fill('mailer');
+    await acc.getByLabel('Password', { exact: true }).fill('mail-pass-1');
+    await acc.getByRole('button', { name: 'Create account' }).click();
+    await page.getByRole('cell', { name: 'sae@example.com' }).waitFor();
+    const mailTest = page.getByRole('form', { name: 'Test an SMTP account' });
+    await mailTest.getByLabel('Send a test message to').fill('ops@example.com');
+    await mailTest.getByRole('button', { name: 'Send test e-mail' }).click();
+    await page.getByText(/The test message was accepted by the server|Failed:/).waitFor();
+    assert.equal(await page.getByText('The test message was accepted by the server.').count(), 1, await page.locator('main').textContent());
+    const mails = fs.readFileSync(smtpRecords, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(mails.some((m) => m.rcpt_tos.includes('ops@example.com') && m.auth_user === 'mailer'), JSON.stringify(mails));
+    await shot(page, '20-mail-smtp');
+
+    // OAuth2: a preset fills the form; "renew authorization" opens the provider (a local,
+    // auto-approving one) and the profile shows the new token when it returns.
+    await page.goto(`${sae.base}/admin/#/mail`);
+    await page.getByRole('tab', { name: 'OAuth2 profiles' }).click();
+    const prof = page.getByRole('form', { name: 'OAuth2 profile' });
+    await prof.getByRole('button', { name: /Copy Google/ }).click();
+    assert.equal(await prof.getByLabel('Token URL').inputValue(), 'https://oauth2.googleapis.com/token');
+    assert.equal(await prof.getByLabel('Scope').inputValue(), 'https://mail.google.com/');
+    await prof.getByLabel('Name', { exact: true }).fill('local');
+    await prof.getByLabel('Authorization URL').fill(`${oauth.base}/authorize`);
+    await prof.getByLabel('Token URL').fill(`${oauth.base}/token`);
+    await prof.getByLabel('Client ID').fill('sae-console');
+    await prof.getByLabel('Client secret').fill('console-secret');
+    await prof.getByLabel('Scope').fill('smtp');
+    await prof.getByRole('button', { name: 'Create profile' }).click();
+    const card = page.locator('section.profile').filter({ hasText: 'local' });
+    await card.waitFor();
+    assert.match(await card.locator('dl.status').textContent(), /Tokennone/);
+    const [provider] = await Promise.all([
+      page.context().waitForEvent('page'),
+      card.getByRole('button', { name: 'Renew authorization' }).click(),
+    ]);
+    await provider.getByRole('heading', { name: 'Authorization complete' }).waitFor();
+    await provider.close();
+    await page.getByText('Authorization renewed.').waitFor({ timeout: 30000 });
+    const renewed = page.locator('section.profile').filter({ hasText: 'local' }).locator('dl.status');
+    assert.match(await renewed.textContent(), /Tokenpresent/);
+    assert.match(await renewed.textContent(), /Validyes/);
+    await shot(page, '23-mail-oauth2');
+    await page.goto(`${sae.base}/admin/#/audit`);
+    await page.getByLabel('Action').fill('config.lockout.update');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByRole('cell', { name: 'config.lockout.update' }).first().waitFor();
+    // Token window: 3 or more shows the risk warning and needs explicit acceptance.
+    await page.goto(`${sae.base}/admin/#/im`);
+    const imForm = page.getByRole('form', { name: 'IM configuration' });
+    await imForm.getByLabel('Accepted previous codes (token window)').selectOption('3');
+    assert.equal(await page.locator('#risk-text').isVisible(), true, 'the risk warning is shown');
+    await imForm.getByRole('button', { name: 'Save' }).click();
+    const riskErr = imForm.locator('[data-field-wrap=token_window] .field-error:not([hidden]), [data-field-wrap=accept_risk] .field-error:not([hidden])');
+    await riskErr.first().waitFor();
+    assert.match(await riskErr.first().textContent(), /accept_risk/);
+    await imForm.getByLabel('I have read this warning and accept the risk').check();
+    await imForm.getByLabel('Mobile phone unique per user').check();
+    await imForm.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved (token window 3).').waitFor();
+    const im = await page.evaluate(async () => (await fetch('/v1/config/im')).json());
+    assert.equal(im.token_window, 3);
+    assert.equal(im.accept_risk, true);
+    assert.equal(im.unique_mobile, true);
+    await shot(page, '25-im-token-window-risk');
+
+    // AuthSys: two rules, reordered with the arrow buttons; MFA: one rule.
+    await page.goto(`${sae.base}/admin/#/auth`);
+    await page.getByRole('tab', { name: 'AuthSys' }).click();
+    for (const id of ['vpn', 'erp']) {
+      const add = page.getByRole('form', { name: 'AuthSys rule' });
+      await add.getByLabel('AuthSys ID').fill(id);
+      await add.getByLabel('Password differ (previous passwords refused)').fill('2');
+      await add.getByRole('button', { name: 'Add rule' }).click();
+      await page.getByRole('cell', { name: id, exact: true }).waitFor();
+    }
+    await page.getByRole('button', { name: 'Move erp up' }).click();
+    await page.getByRole('button', { name: 'Move vpn up' }).waitFor();
+    const enabled = page.getByRole('form', { name: 'AuthSys enabled' });
+    await enabled.getByLabel('AuthSys rules enabled (first match wins)').check();
+    await enabled.getByRole('button', { name: 'Save' }).click();
+    await enabled.getByText('Saved.').waitFor();
+    const authsys = await page.evaluate(async () => (await fetch('/v1/policies/authsys')).json());
+    assert.deepEqual(authsys.rules.map((r) => r.authsys_id), ['erp', 'vpn']);
+    assert.equal(authsys.enabled, true);
+    await shot(page, '26-auth-authsys');
+    await page.getByRole('tab', { name: 'MFA' }).click();
+    const mfa = page.getByRole('form', { name: 'Add an MFA rule' });
+    await mfa.getByLabel('MFA ID').fill('7');
+    await mfa.getByLabel('AuthSys').fill('vpn');
+    await mfa.getByLabel('AuthClaim').fill('device');
+    await mfa.getByLabel('Position (JSON key, or CSV column number)').fill('2');
+    await mfa.getByRole('button', { name: 'Add rule' }).click();
+    await page.getByRole('cell', { name: 'device', exact: true }).waitFor();
+    await shot(page, '27-auth-mfa');
+
+    // Revoking the application key stops it at once.
+    await page.goto(`${sae.base}/admin/#/im`);
+    await page.getByRole('button', { name: 'Revoke shop' }).click();
+    await page.getByRole('cell', { name: /^revoked/ }).first().waitFor();
+    const revoked = await fetch(`${sae.base}/v1/otp/validate`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Api-Key': appKey },
+      body: JSON.stringify({ login: 'maria', code: '000000' }),
+    });
+    assert.equal(revoked.status, 401);
+    // Keyboard: the first Tab reaches the skip link, which moves focus to the content.
+    await page.reload();
+    await page.getByRole('heading', { name: 'IM configuration' }).waitFor();
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.className), 'skip');
+
+    const phone = await page.context().newPage();
+    await phone.setViewportSize({ width: 390, height: 844 });
+    await phone.goto(`${sae.base}/admin/#/users/maria`);
+    await phone.getByRole('heading', { name: 'User maria' }).waitFor();
+    assert.equal(await phone.locator('#nav').isVisible(), false, 'the menu is collapsed on a phone');
+    await phone.getByRole('button', { name: 'Menu' }).click();
+    assert.equal(await phone.locator('#nav').isVisible(), true);
+    const width = await phone.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 390 + 1, `no horizontal scrolling on a phone (${width}px)`);
+    await shot(phone, '24-phone-user');
+    await phone.close();
+
+    // Administrators are locked out like users (3 attempts, set on the Configuration tab),
+    // and a System Administrator unlocks them on the Administrators screen.
+    const intruder = await newPage(browser);
+    await intruder.goto(`${sae.base}/admin/`);
+    const attempt = async (pw) => {
+      await intruder.getByLabel('Login').fill(VIEWER);
+      await intruder.getByLabel('Password').fill(pw);
+      const [resp] = await Promise.all([
+        intruder.waitForResponse((r) => r.url().endsWith('/v1/session') && r.request().method() === 'POST'),
+        intruder.getByRole('button', { name: 'Continue' }).click(),
+      ]);
+      return resp.status();
+    };
+    for (let i = 0; i < 3; i += 1) assert.equal(await attempt(`wrong-password-${i}`), 401);
+    assert.equal(await attempt(VIEWER_PW), 403, 'the right password is refused while locked');
+    await intruder.getByText(/This account is locked until/).waitFor();
+    await shot(intruder, '28-login-locked');
+    await page.goto(`${sae.base}/admin/#/admins`);
+    await page.getByRole('button', { name: `Unlock ${VIEWER}` }).click();
+    await page.getByRole('button', { name: `Unlock ${VIEWER}` }).waitFor({ state: 'detached' });
+    assert.equal(await attempt(VIEWER_PW), 200);
+    await intruder.getByRole('heading', { name: 'Second factor' }).waitFor();
+    await intruder.context().close();
+
+    // Signing out ends the session on the server.
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    const status = await page.evaluate(async () => (await fetch('/v1/session')).status);
+    assert.equal(status, 401);
+
+    // A session that ends on the server (idle expiry, sign-out elsewhere) sends the console
+    // back to the sign-in screen with a notice at the next request.
+    await signIn(page, sae.base, ADMIN, ADMIN_PW, adminSecret);
+    await page.evaluate(async () => {
+      const s = await (await fetch('/v1/session')).json();
+      await fetch('/v1/session', { method: 'DELETE', headers: { 'X-CSRF-Token': s.csrf_token } });
+    });
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.getByText('Your session has ended').waitFor();
+    assert.deepEqual(page.problems, []);
+  });
+});
