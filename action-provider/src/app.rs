@@ -155,6 +155,9 @@ pub async fn serve(state: AppState) -> std::io::Result<()> {
                 .into()
             }))
             .configure(routes)
+            .wrap(actix_web::middleware::from_fn(
+                api::extract::refuse_nul_in_uri,
+            ))
             .default_service(web::to(|| async {
                 Err::<HttpResponse, _>(api::error::ApiError::not_found("no such route"))
             }))

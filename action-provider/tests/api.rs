@@ -15,10 +15,12 @@ mod api {
     mod bad_input;
     mod basics;
     mod console;
+    mod crash;
     mod keys;
     mod mail;
     mod mail_peers;
     mod nodes;
+    mod openapi_fuzz;
     mod otp;
     mod password;
     mod request;

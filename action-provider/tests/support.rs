@@ -236,7 +236,7 @@ impl Response {
     }
 }
 
-/// One HTTP/1.1 request over a fresh connection.
+/// One HTTP/1.1 request over a fresh connection (panics on a transport error).
 pub fn request(
     addr: SocketAddr,
     method: &str,
@@ -245,10 +245,23 @@ pub fn request(
     body: Option<&str>,
     headers: &[(&str, &str)],
 ) -> Response {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
+    try_request(addr, method, path, key, body, headers)
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+}
+
+/// One HTTP/1.1 request over a fresh connection; a transport error (refused, reset, the
+/// server died mid-answer) is returned, not a panic.
+pub fn try_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+) -> std::io::Result<Response> {
+    let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     if let Some(k) = key {
         req.push_str(&format!("Api-Key: {k}\r\n"));
@@ -269,21 +282,23 @@ pub fn request(
     if let Some(b) = body {
         req.push_str(b);
     }
-    stream.write_all(req.as_bytes()).unwrap();
+    stream.write_all(req.as_bytes())?;
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
-    reader.read_line(&mut line).unwrap();
+    reader.read_line(&mut line)?;
     let status: u16 = line
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("bad status line {line:?}"));
+        .ok_or_else(|| bad(format!("bad status line {line:?}")))?;
     let mut headers = Vec::new();
     let mut length = None;
     let mut chunked = false;
     loop {
         line.clear();
-        reader.read_line(&mut line).unwrap();
+        if reader.read_line(&mut line)? == 0 {
+            return Err(bad("connection closed in the headers".into()));
+        }
         let l = line.trim_end();
         if l.is_empty() {
             break;
@@ -303,26 +318,27 @@ pub fn request(
     if chunked {
         loop {
             line.clear();
-            reader.read_line(&mut line).unwrap();
-            let size = usize::from_str_radix(line.trim(), 16).unwrap_or(0);
+            reader.read_line(&mut line)?;
+            let size = usize::from_str_radix(line.trim(), 16)
+                .map_err(|_| bad(format!("bad chunk size {line:?}")))?;
             if size == 0 {
                 break;
             }
             let mut chunk = vec![0; size + 2];
-            reader.read_exact(&mut chunk).unwrap();
+            reader.read_exact(&mut chunk)?;
             body.extend_from_slice(&chunk[..size]);
         }
     } else if let Some(n) = length {
         body.resize(n, 0);
-        reader.read_exact(&mut body).unwrap();
+        reader.read_exact(&mut body)?;
     } else {
-        reader.read_to_end(&mut body).unwrap();
+        reader.read_to_end(&mut body)?;
     }
-    Response {
+    Ok(Response {
         status,
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
-    }
+    })
 }
 
 /// The Python interpreter with the test peers installed (`SAE_PYTHON`, else `.venv`), or

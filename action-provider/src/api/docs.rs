@@ -48,7 +48,7 @@ Errors are `application/problem+json` (RFC 9457) with a stable `code` and, for i
         super::admins::group_update, super::admins::group_delete,
     ),
     components(schemas(super::error::Problem)),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &ErrorResponses),
     security(("api_key" = []), ("session" = [])),
 )]
 pub struct ApiDoc;
@@ -66,6 +66,128 @@ impl Modify for SecuritySchemes {
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("sae_session"))),
         );
+    }
+}
+
+/// The error answers every operation shares, added to each operation's own list so the
+/// document names every status a client can get (schemathesis checks this in CI:
+/// tests/api/openapi_fuzz.rs):
+/// - 401 and 403 on operations that need a key (no or unknown key; a key whose scope or
+///   session whose rights do not allow the operation);
+/// - 400 on operations with parameters or a body (malformed JSON, a bad field, a bad path or
+///   query parameter), 413 on those with a body;
+/// - 404 on operations with path parameters (no such resource);
+/// - 500 everywhere (an internal failure; the cause is logged, never answered).
+///
+/// An operation that documents its own answer for one of these statuses keeps it, and the
+/// problem document is added as a second media type.
+///
+/// It also gives every problem document its real media type, `application/problem+json`
+/// (utoipa would say `application/json`).
+struct ErrorResponses;
+
+fn problem_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    let schema = utoipa::openapi::Ref::from_schema_name("Problem");
+    utoipa::openapi::ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            utoipa::openapi::Content::new(Some(schema)),
+        )
+        .build()
+        .into()
+}
+
+fn is_problem(content: &utoipa::openapi::RefOr<utoipa::openapi::Content>) -> bool {
+    use utoipa::openapi::RefOr;
+    matches!(content, RefOr::T(c) if matches!(&c.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with("/Problem")))
+}
+
+impl Modify for ErrorResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::path::ParameterIn;
+        let globally_secured = openapi.security.as_ref().is_some_and(|s| !s.is_empty());
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in ops.into_iter().flatten() {
+                let secured = match &op.security {
+                    // `security(())` is one empty requirement: no key needed.
+                    Some(reqs) => !reqs
+                        .iter()
+                        .any(|r| *r == utoipa::openapi::security::SecurityRequirement::default()),
+                    None => globally_secured,
+                };
+                let params = op.parameters.as_deref().unwrap_or_default();
+                let has_path = params.iter().any(
+                    |p| matches!(p, RefOr::T(p) if matches!(p.parameter_in, ParameterIn::Path)),
+                );
+                let has_body = op.request_body.is_some();
+                let mut shared: Vec<(&str, &str)> = Vec::new();
+                if has_body || !params.is_empty() {
+                    shared.push((
+                        "400",
+                        "The request is malformed or a field is invalid (`field` names it)",
+                    ));
+                }
+                if secured {
+                    shared.push((
+                        "401",
+                        "No or an unknown `Api-Key` (or administrator session)",
+                    ));
+                    shared.push((
+                        "403",
+                        "The key's scope or the session's rights do not allow this operation",
+                    ));
+                }
+                if has_path {
+                    shared.push(("404", "No such resource"));
+                }
+                if has_body {
+                    shared.push(("413", "The body is larger than the configured limit"));
+                }
+                shared.push(("500", "The server failed; the cause is in its log"));
+                let responses = &mut op.responses.responses;
+                for (status, description) in shared {
+                    match responses.get_mut(status) {
+                        None => {
+                            responses.insert(status.to_owned(), problem_response(description));
+                        }
+                        // An operation documenting its own answer for this status (e.g. an
+                        // HTML page) can still get the shared problem document from the
+                        // extractors and middleware.
+                        Some(RefOr::T(own)) if !own.content.values().any(is_problem) => {
+                            if let RefOr::T(shared) = problem_response(description) {
+                                own.content.extend(shared.content);
+                            }
+                        }
+                        Some(_) => {}
+                    }
+                }
+                for response in responses.values_mut() {
+                    let RefOr::T(response) = response else {
+                        continue;
+                    };
+                    let json_problem = response
+                        .content
+                        .get("application/json")
+                        .is_some_and(is_problem);
+                    if json_problem
+                        && let Some(c) = response.content.shift_remove("application/json")
+                    {
+                        response
+                            .content
+                            .insert("application/problem+json".to_owned(), c);
+                    }
+                }
+            }
+        }
     }
 }
 

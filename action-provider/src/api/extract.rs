@@ -75,8 +75,82 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
+/// The NUL character is refused in every string of the API (JSON bodies, path, query):
+/// PostgreSQL cannot store it in text, and SQLite would, so refusing it everywhere keeps both
+/// backends alike and answers 400 instead of a database error.
+const NUL_DETAIL: &str = "must not contain the NUL character (U+0000)";
+
+/// The JSON path (`a.b[2]`) of the first string or key holding a NUL, if any.
+fn nul_path(value: &serde_json::Value, path: &mut String) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().enumerate().any(|(i, v)| {
+            let len = path.len();
+            path.push_str(&format!("[{i}]"));
+            let found = nul_path(v, path);
+            if !found {
+                path.truncate(len);
+            }
+            found
+        }),
+        Value::Object(map) => map.iter().any(|(k, v)| {
+            let len = path.len();
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(&k.replace('\0', "\\u0000"));
+            let found = k.contains('\0') || nul_path(v, path);
+            if !found {
+                path.truncate(len);
+            }
+            found
+        }),
+        _ => false,
+    }
+}
+
+/// Refuses a body with a NUL in a string (written `\u0000`: a raw NUL is not JSON), naming
+/// the field.
+fn refuse_nul(body: &[u8]) -> Result<(), ApiError> {
+    if !body.windows(6).any(|w| w == b"\\u0000") {
+        return Ok(());
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        // Not JSON: the typed parse below names the syntax error.
+        return Ok(());
+    };
+    let mut path = String::new();
+    if nul_path(&value, &mut path) {
+        return Err(ApiError::field(
+            if path.is_empty() { "." } else { &path },
+            NUL_DETAIL,
+        ));
+    }
+    Ok(())
+}
+
+/// Middleware: refuses a request whose path or query string holds a NUL (`%00`), naming the
+/// query parameter (or `path`).
+pub async fn refuse_nul_in_uri(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    if req.uri().path().contains("%00") {
+        return Err(ApiError::field("path", NUL_DETAIL).into());
+    }
+    if req.query_string().contains("%00") {
+        let field = form_urlencoded::parse(req.query_string().as_bytes())
+            .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+            .map_or_else(|| "query".to_owned(), |(k, _)| k.replace('\0', "%00"));
+        return Err(ApiError::field(field, NUL_DETAIL).into());
+    }
+    next.call(req).await
+}
+
 /// Parses a JSON document, naming the offending field on error.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    refuse_nul(body)?;
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();

@@ -7,7 +7,11 @@
 //! cargo run --release -p sae-benches --bin load -- --scenario validate-wrong --seconds 10
 //! cargo run --release -p sae-benches --bin load -- --scenario validate-wrong --rate 1000
 //! cargo run --release -p sae-benches --bin load -- --scenario validate-ok --database-url postgres://…
+//! cargo run --release -p sae-benches --bin load -- --scenario validate-ok --database-url postgres://… --nodes 2
 //! ```
+//!
+//! `--nodes N` (PostgreSQL only) starts N `sae serve` processes on the one database, sharing
+//! the first node's keyring; the connections are spread round-robin over the nodes.
 //!
 //! Scenarios: `validate-wrong` (wrong codes on one user, throttling disabled),
 //! `validate-ok` (correct HOTP codes over a pool of users, each accepted once),
@@ -38,6 +42,7 @@ struct Args {
     users: usize,
     database_url: Option<String>,
     sae: String,
+    nodes: usize,
 }
 
 fn args() -> Args {
@@ -48,6 +53,7 @@ fn args() -> Args {
         rate: None,
         users: 200,
         database_url: None,
+        nodes: 1,
         sae: "target/release/sae".into(),
     };
     let mut it = std::env::args().skip(1);
@@ -61,6 +67,7 @@ fn args() -> Args {
             "--users" => a.users = v().parse().unwrap(),
             "--database-url" => a.database_url = Some(v()),
             "--sae" => a.sae = v(),
+            "--nodes" => a.nodes = v().parse().unwrap(),
             other => panic!("unknown flag {other}"),
         }
     }
@@ -120,7 +127,7 @@ impl Conn {
 
 struct ServerProc {
     child: Child,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Drop for ServerProc {
@@ -142,6 +149,11 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 fn start(a: &Args) -> (ServerProc, SocketAddr, String) {
+    start_node(a, None)
+}
+
+/// Starts one node; `keyring` makes it share another node's keyring (same database).
+fn start_node(a: &Args, keyring: Option<&std::path::Path>) -> (ServerProc, SocketAddr, String) {
     let dir = tempfile::tempdir().unwrap();
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -157,6 +169,9 @@ fn start(a: &Args) -> (ServerProc, SocketAddr, String) {
     if let Some(url) = &a.database_url {
         cmd.args(["--database-url", url]);
     }
+    if let Some(k) = keyring {
+        cmd.arg("--keyring").arg(k);
+    }
     let child = cmd
         .spawn()
         .expect("start sae (build it with cargo build --release -p action-provider)");
@@ -165,13 +180,14 @@ fn start(a: &Args) -> (ServerProc, SocketAddr, String) {
         assert!(Instant::now() < deadline, "server did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let creds = std::fs::read_to_string(dir.path().join("initial-credentials")).unwrap();
+    // Only the node that created the database writes the initial credentials.
+    let creds = std::fs::read_to_string(dir.path().join("initial-credentials")).unwrap_or_default();
     let key = creds
         .lines()
         .find_map(|l| l.strip_prefix("api_key = "))
-        .unwrap()
+        .unwrap_or_default()
         .to_owned();
-    (ServerProc { child, _dir: dir }, addr, key)
+    (ServerProc { child, dir }, addr, key)
 }
 
 /// Produces the next request of a scenario for a worker.
@@ -455,8 +471,27 @@ fn main() {
         drop(server);
         return;
     }
-    let pid = server.child.id();
-    let idle_rss = rss_kib(pid);
+    assert!(
+        a.nodes == 1 || a.database_url.is_some(),
+        "--nodes > 1 needs --database-url (PostgreSQL)"
+    );
+    let keyring = server.dir.path().join("keyring.json");
+    let others: Vec<(ServerProc, SocketAddr, String)> = (1..a.nodes)
+        .map(|_| start_node(&a, Some(&keyring)))
+        .collect();
+    let addrs: Vec<SocketAddr> = std::iter::once(addr)
+        .chain(others.iter().map(|(_, addr, _)| *addr))
+        .collect();
+    let pids: Vec<u32> = std::iter::once(server.child.id())
+        .chain(others.iter().map(|(p, _, _)| p.child.id()))
+        .collect();
+    let rss = |pids: &[u32]| {
+        pids.iter()
+            .map(|p| (rss_kib(*p) / 1024).to_string())
+            .collect::<Vec<_>>()
+            .join("+")
+    };
+    let idle_rss = rss(&pids);
     let gens = prepare(&a, addr, &key);
     let stop = Arc::new(AtomicBool::new(false));
     let errors = Arc::new(AtomicU64::new(0));
@@ -471,6 +506,7 @@ fn main() {
         .map(|(w, mut next)| {
             let (stop, errors, latencies, key) =
                 (stop.clone(), errors.clone(), latencies.clone(), key.clone());
+            let addr = addrs[w % addrs.len()];
             std::thread::spawn(move || {
                 let mut conn = Conn::open(addr);
                 let mut local = Vec::with_capacity(100_000);
@@ -508,7 +544,7 @@ fn main() {
         })
         .collect();
     std::thread::sleep(Duration::from_secs(a.seconds));
-    let loaded_rss = rss_kib(pid);
+    let loaded_rss = rss(&pids);
     stop.store(true, Ordering::Relaxed);
     for h in handles {
         h.join().unwrap();
@@ -528,9 +564,10 @@ fn main() {
         "sqlite"
     };
     println!(
-        "scenario={} backend={} connections={} rate={} requests={} req/s={:.0} p50={:.2}ms p99={:.2}ms max={:.2}ms errors={} idle_rss={}MiB loaded_rss={}MiB",
+        "scenario={} backend={} nodes={} connections={} rate={} requests={} req/s={:.0} p50={:.2}ms p99={:.2}ms max={:.2}ms errors={} idle_rss={}MiB loaded_rss={}MiB",
         a.scenario,
         backend,
+        a.nodes,
         a.connections,
         a.rate.map_or("max".to_owned(), |r| r.to_string()),
         lat.len(),
@@ -539,7 +576,8 @@ fn main() {
         pct(0.99),
         pct(1.0),
         errors.load(Ordering::Relaxed),
-        idle_rss / 1024,
-        loaded_rss / 1024,
+        idle_rss,
+        loaded_rss,
     );
+    drop(others);
 }
