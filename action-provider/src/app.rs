@@ -158,8 +158,11 @@ pub async fn serve(state: AppState) -> std::io::Result<()> {
             .wrap(actix_web::middleware::from_fn(
                 api::extract::refuse_nul_in_uri,
             ))
-            .default_service(web::to(|| async {
-                Err::<HttpResponse, _>(api::error::ApiError::not_found("no such route"))
+            .default_service(web::to(|req: actix_web::HttpRequest| async move {
+                Err::<HttpResponse, _>(match api::docs::allowed_methods(req.path()) {
+                    Some(allow) => api::error::ApiError::MethodNotAllowed { allow },
+                    None => api::error::ApiError::not_found("no such route"),
+                })
             }))
     })
     .bind(listen)?;

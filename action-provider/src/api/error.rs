@@ -87,6 +87,11 @@ pub enum ApiError {
         /// Seconds to wait.
         retry_after: u64,
     },
+    /// 405 `method_not_allowed`: the path exists with other methods (`Allow` lists them).
+    MethodNotAllowed {
+        /// The `Allow` header value.
+        allow: String,
+    },
 }
 
 impl ApiError {
@@ -127,6 +132,7 @@ impl ApiError {
             Self::InvalidCredentials { .. } => "invalid_credentials",
             Self::Locked { .. } => "locked",
             Self::Throttled { .. } => "throttled",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
         }
     }
 }
@@ -177,6 +183,7 @@ impl ResponseError for ApiError {
             Self::Denied { .. } | Self::Locked { .. } => StatusCode::FORBIDDEN,
             Self::InvalidCredentials { .. } => StatusCode::UNAUTHORIZED,
             Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
         }
     }
 
@@ -229,6 +236,9 @@ impl ResponseError for ApiError {
                 None,
                 Some(*retry_after),
             ),
+            Self::MethodNotAllowed { allow } => {
+                (format!("this route answers only {allow}"), None, None)
+            }
         };
         let locked_until = match self {
             Self::Locked { locked_until } => Some(*locked_until),
@@ -249,6 +259,9 @@ impl ResponseError for ApiError {
         resp.content_type("application/problem+json");
         if let Some(secs) = retry_after {
             resp.insert_header(("Retry-After", secs.to_string()));
+        }
+        if let Self::MethodNotAllowed { allow } = self {
+            resp.insert_header(("Allow", allow.clone()));
         }
         resp.json(body)
     }

@@ -281,3 +281,20 @@ fn nul_characters_are_refused_naming_the_field() {
         assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
     }
 }
+
+#[test]
+fn wrong_methods_on_known_routes_are_405_with_allow() {
+    let s = Server::start(crate::support::Backend::Sqlite);
+    let r = s.admin("PUT", "/v1/users", None);
+    assert_eq!(r.status, 405, "{}", r.body);
+    assert_eq!(r.header("allow"), Some("GET, POST"));
+    assert_eq!(r.json()["code"], json!("method_not_allowed"));
+    let r = s.admin("TRACE", "/v1/users/alice", None);
+    assert_eq!(r.status, 405, "{}", r.body);
+    assert_eq!(r.header("allow"), Some("DELETE, GET, PATCH"));
+    let r = s.admin("GET", "/v1/admins/alice/unlock", None);
+    assert_eq!((r.status, r.header("allow")), (405, Some("POST")));
+    // Unknown paths stay 404.
+    assert_eq!(s.admin("GET", "/v1/nope", None).status, 404);
+    assert_eq!(s.admin("GET", "/v1/users/a/b/c", None).status, 404);
+}

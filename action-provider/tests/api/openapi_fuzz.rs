@@ -27,7 +27,8 @@ use crate::support::{Server, backends, python};
 
 /// The checks that must pass on every response.
 const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
-response_schema_conformance,response_headers_conformance";
+response_schema_conformance,response_headers_conformance,unsupported_method,\
+allow_header_conformance";
 /// Generated cases per operation and phase (the coverage phase adds its own boundary cases).
 const MAX_EXAMPLES: &str = "25";
 /// Fixed seed: the same cases every run.
