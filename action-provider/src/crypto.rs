@@ -305,6 +305,21 @@ impl Keyring {
         Ok(())
     }
 
+    /// Removes the inactive key `id` (the caller checks nothing is sealed under it).
+    pub fn remove_key(&mut self, id: &str) -> Result<(), CryptoError> {
+        if id == self.active {
+            return Err(CryptoError::BadKeyring {
+                path: String::new(),
+                why: format!("key {id:?} is the active key"),
+            });
+        }
+        if self.keys.remove(id).is_none() {
+            return Err(CryptoError::UnknownKey(id.to_owned()));
+        }
+        self.created.remove(id);
+        Ok(())
+    }
+
     #[expect(
         clippy::expect_used,
         reason = "parse, generate and activate only ever set `active` to a key id that is held"

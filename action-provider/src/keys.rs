@@ -48,6 +48,16 @@ pub enum KeysAction {
         /// The key's id (from `sae keys list`).
         kid: String,
     },
+    /// Remove a retired key from the keyring: refused while it is active, while any stored
+    /// secret is under it, or while unexpired SMS/e-mail codes were hashed with it. Run it
+    /// only after every node has reloaded since `activate` and `reencrypt` has finished.
+    Remove {
+        /// Store options.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The key's id (from `sae keys list`).
+        kid: String,
+    },
     /// Re-seal every stored secret that is not under the active key (safe while serving).
     Reencrypt {
         /// Store options.
@@ -205,6 +215,7 @@ pub fn run(action: KeysAction) -> ExitCode {
         KeysAction::Add { store, kid } => add(&store, kid.as_deref()),
         KeysAction::Activate { store, kid } => activate(&store, &kid),
         KeysAction::Reencrypt { store, batch } => reencrypt(&store, batch),
+        KeysAction::Remove { store, kid } => remove(&store, &kid),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -320,6 +331,50 @@ fn activate(store: &StoreArgs, kid: &str) -> Result<(), Failure> {
     eprintln!(
         "key {kid} is now active in {}. Nodes seal with it after their next reload (SIGHUP, \
          or keyring_reload_secs); then run `sae keys reencrypt`.",
+        config.keyring.display()
+    );
+    Ok(())
+}
+
+fn remove(store: &StoreArgs, kid: &str) -> Result<(), Failure> {
+    let config = config(store)?;
+    let _lock = lock_keyring(&config.keyring)?;
+    let mut ring = load(&config.keyring)?;
+    if !ring.key_ids().any(|k| k == kid) {
+        let held: Vec<_> = ring.key_ids().collect();
+        return Err(Failure::Usage(format!(
+            "<KID>: no key {kid:?} in the keyring (keys: {})",
+            held.join(", ")
+        )));
+    }
+    if ring.active_id() == kid {
+        return Err(Failure::Usage(format!(
+            "<KID>: key {kid:?} is the active key: add and activate another one first"
+        )));
+    }
+    let pool = open_pool(&config)?;
+    let backend = pool.backend();
+    let mut conn = pool.get().map_err(rt)?;
+    let secrets = counts(&mut conn, backend, &ring)?
+        .get(&Some(kid.to_owned()))
+        .copied()
+        .unwrap_or(0);
+    if secrets > 0 {
+        return Err(Failure::Runtime(format!(
+            "{secrets} stored secrets are still under key {kid}: run `sae keys reencrypt` first"
+        )));
+    }
+    let codes = pending_codes(&mut conn, backend, kid)?;
+    if codes > 0 {
+        return Err(Failure::Runtime(format!(
+            "{codes} unexpired SMS/e-mail codes were hashed with key {kid}: try again once \
+             they have expired (code_ttl_s)"
+        )));
+    }
+    ring.remove_key(kid).map_err(rt)?;
+    ring.save(&config.keyring).map_err(rt)?;
+    eprintln!(
+        "key {kid} removed from {}; nodes forget it at their next reload",
         config.keyring.display()
     );
     Ok(())

@@ -271,6 +271,31 @@ fn keys_cli_lists_adds_activates_and_refuses_bad_input() {
             "{stderr}"
         );
         assert_eq!(list(&s)[0], ("k1".to_owned(), "inactive".to_owned(), 1));
+
+        // Removing a key: never the active one, never one something is still sealed under.
+        for (args, code, needle) in [
+            (&["keys", "remove", "k2"][..], 2, "is the active key"),
+            (&["keys", "remove", "nope"][..], 2, "no key \"nope\""),
+            (
+                &["keys", "remove", "k1"][..],
+                1,
+                "1 stored secrets are still under key k1",
+            ),
+        ] {
+            let out = s.cli(args);
+            let (_, stderr) = text(&out);
+            assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+            assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        }
+        assert_eq!(s.admin("DELETE", "/v1/users/broken", None).status, 204);
+        keys_ok(&s, &["remove", "k1"]);
+        assert_eq!(list(&s), vec![("k2".into(), "active".into(), 1)]);
+        assert_eq!(key_material(&s).len(), 1);
+        assert_eq!(
+            validate(&s, "cli", &totp_at(&secret, now() + 30))["valid"],
+            json!(true),
+            "{backend:?}: the remaining secret still opens"
+        );
     }
 }
 
