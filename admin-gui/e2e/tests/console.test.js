@@ -1,5 +1,5 @@
-// End-to-end tests of the administration console: a real `sae serve`, a real REST broker
-// (rest_peer.py) and Debian's Chromium. Run with `npm test` (see README.md).
+// End-to-end tests of the administration console: a real `sae serve`, real REST and SOAP
+// brokers (rest_peer.py, soap_peer.py) and Debian's Chromium. Run with `npm test` (see README.md).
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +15,7 @@ const VIEWER_PW = 'Helpdesk-Pass-42-long';
 
 let sae;
 let peer;
+let soap;
 let oauth;
 let smtp;
 let smtpRecords;
@@ -35,6 +36,7 @@ async function validate(login, code) {
 before(async () => {
   sae = await Sae.start();
   peer = await Peer.start('rest_peer.py');
+  soap = await Peer.start('soap_peer.py');
   smtpRecords = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sae-e2e-smtp-')), 'mails.jsonl');
   smtp = await Peer.start('email_smtp_peer.py', ['--auth', 'password', '--user', 'mailer', '--password', 'mail-pass-1', '--records', smtpRecords]);
   oauth = await Peer.start('email_oauth_peer.py', ['--client-id', 'sae-console', '--client-secret', 'console-secret', '--redirect-uri', `${sae.base}/v1/oauth2/callback`]);
@@ -45,6 +47,7 @@ before(async () => {
 after(async () => {
   if (browser) await browser.close();
   if (peer) peer.stop();
+  if (soap) soap.stop();
   if (oauth) oauth.stop();
   if (smtp) smtp.stop();
   if (sae) sae.stop();
@@ -416,6 +419,249 @@ describe('administration console', () => {
     await viewer.context().close();
   });
 
+  test('AuthSys editor: add an AuthSys with a claim and a value, save, reload; a bad value is shown next to its field', async () => {
+    await page.goto(`${sae.base}/admin/#/users/maria`);
+    await page.getByRole('heading', { name: 'User maria' }).waitFor();
+    const editor = page.getByRole('form', { name: 'AuthSys' });
+    await editor.getByText('No AuthSys.').waitFor();
+    await editor.getByRole('button', { name: 'Add AuthSys' }).click();
+    // The new row's first input gets the focus (keyboard users type straight away).
+    assert.equal(await page.evaluate(() => document.activeElement.dataset.field), '[0].authsys');
+    await page.keyboard.type('vpn');
+    await editor.getByRole('button', { name: 'Add claim to AuthSys 1' }).click();
+    await editor.getByLabel('Claim 1.1 name').fill('device');
+    // Keyboard only: focus the "Add value" button and press Enter.
+    await editor.getByRole('button', { name: 'Add value to claim 1.1' }).focus();
+    await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate(() => document.activeElement.dataset.field), '[0].claims[0].values[0].key');
+    await page.keyboard.type('serial');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('X1-s3cret');
+    const content = editor.getByLabel('Value 1.1.1 content', { exact: true });
+    assert.equal(await content.getAttribute('type'), 'password', 'a content is masked');
+    await editor.getByRole('button', { name: 'Save AuthSys' }).click();
+    await editor.getByText('Saved.').waitFor();
+    const stored = await page.evaluate(async () => (await fetch('/v1/users/maria/authsys')).json());
+    assert.deepEqual(stored, [{ authsys: 'vpn', claims: [{ claim: 'device', values: [{ key: 'serial', content: 'X1-s3cret' }] }] }]);
+
+    await page.reload();
+    await page.getByRole('heading', { name: 'User maria' }).waitFor();
+    assert.equal(await editor.getByLabel('AuthSys 1 name').inputValue(), 'vpn');
+    assert.equal(await editor.getByLabel('Claim 1.1 name').inputValue(), 'device');
+    assert.equal(await editor.getByLabel('Value 1.1.1 key').inputValue(), 'serial');
+    assert.equal(await content.getAttribute('type'), 'password', 'still masked after a reload');
+    assert.equal(await content.inputValue(), 'X1-s3cret');
+    await editor.getByRole('button', { name: 'Show value 1.1.1 content' }).click();
+    assert.equal(await content.getAttribute('type'), 'text', 'Show reveals the content');
+    await editor.getByRole('button', { name: 'Hide value 1.1.1 content' }).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), 'Hide value 1.1.1 content', 'the focus stays on the toggle');
+    await shot(page, '29-user-authsys');
+
+    // A second value with the same key: the API's message is shown under that key.
+    await editor.getByRole('button', { name: 'Add value to claim 1.1' }).click();
+    await editor.getByLabel('Value 1.1.2 key').fill('serial');
+    await editor.getByLabel('Value 1.1.2 content', { exact: true }).fill('other');
+    await editor.getByRole('button', { name: 'Save AuthSys' }).click();
+    const keyErr = editor.locator('[data-field-wrap="[0].claims[0].values[1].key"] .field-error');
+    await keyErr.waitFor();
+    assert.match(await keyErr.textContent(), /more than once/);
+    assert.equal(await editor.getByLabel('Value 1.1.2 key').getAttribute('aria-invalid'), 'true');
+    assert.equal(await editor.locator('.field-error:not([hidden])').count(), 1, 'only that field shows the error');
+    await shot(page, '30-user-authsys-error');
+    // An empty claim name: its own message, under the claim.
+    await editor.getByRole('button', { name: 'Remove value 1.1.2' }).click();
+    await editor.getByRole('button', { name: 'Add claim to AuthSys 1' }).click();
+    await editor.getByRole('button', { name: 'Save AuthSys' }).click();
+    const claimErr = editor.locator('[data-field-wrap="[0].claims[1].claim"] .field-error');
+    await claimErr.waitFor();
+    assert.match(await claimErr.textContent(), /empty/);
+    await editor.getByRole('button', { name: 'Remove claim 1.2' }).click();
+    await editor.getByRole('button', { name: 'Save AuthSys' }).click();
+    await editor.getByText('Saved.').waitFor();
+    const after = await page.evaluate(async () => (await fetch('/v1/users/maria/authsys')).json());
+    assert.deepEqual(after, stored);
+    assert.deepEqual(page.problems, []);
+  });
+
+  test('SOAP broker (basic, then advanced) as the primary: the test SMS reaches the SOAP peer', async () => {
+    const sendTest = async (phone, text) => {
+      await page.getByRole('tab', { name: 'Test' }).click();
+      const testForm = page.getByRole('form', { name: 'Send a test SMS' });
+      await testForm.getByLabel('Phone (E.164)').fill(phone);
+      await testForm.getByLabel('Message', { exact: true }).fill(text);
+      await testForm.getByRole('button', { name: 'Send test SMS' }).click();
+      await testForm.getByText(/Test SMS (delivered|failed)\./).waitFor();
+      const rows = page.locator('.test-result tbody tr');
+      assert.equal(await page.getByTestId('sms-test-outcome').textContent(), 'Delivered.', await page.locator('.test-result').textContent());
+      assert.equal(await rows.count(), 1, 'one attempt: the primary delivered');
+      assert.match(await rows.nth(0).textContent(), /primary/);
+      assert.match(await rows.nth(0).textContent(), /delivered/);
+    };
+    await page.goto(`${sae.base}/admin/#/sms`);
+    await page.getByRole('tab', { name: 'Broker', exact: true }).waitFor();
+    const primary = page.locator('fieldset.broker').first();
+    await primary.getByLabel('SOAP', { exact: true }).check();
+    await primary.getByLabel('WSDL URL').fill(`${soap.base}/soap11?wsdl`);
+    await primary.getByLabel('Basic', { exact: true }).check();
+    // The peer's WSDL has two operations: basic mode needs the operation too.
+    await primary.getByLabel('SOAP call (operation)').fill('SendSms');
+    await primary.getByLabel('Message', { exact: true }).fill('SAE: {message}');
+    await primary.getByLabel('Advanced configuration: variables (JSON object)').fill('{"phone": "{phone}", "message": "{message}"}');
+    await primary.getByLabel('Response keys (one per line)').fill('SendSmsResult');
+    await primary.getByLabel('Timeout (ms)').fill('5000');
+    assert.equal(await primary.getByLabel('Request (JSON object)').isVisible(), false, 'advanced fields are hidden in basic mode');
+    await page.getByRole('tab', { name: 'Broker 2' }).click();
+    await page.getByLabel('None', { exact: true }).check();
+    await page.getByRole('tab', { name: 'Broker', exact: true }).click();
+    await shot(page, '31-sms-soap-basic');
+    await page.getByRole('button', { name: 'Save SMS configuration' }).click();
+    await page.getByText('Saved (Broker 2: none).').waitFor();
+    let stored = await page.evaluate(async () => (await fetch('/v1/delivery/sms')).json());
+    assert.equal(stored.primary.kind, 'soap');
+    assert.equal(stored.primary.soap_type, 'basic');
+    assert.equal(stored.primary.call, 'SendSms');
+    assert.deepEqual(stored.primary.variables, { phone: '{phone}', message: '{message}' });
+    await sendTest('+5511987650001', 'SOAP basic test');
+    let calls = (await soap.get('/_calls')).filter((c) => c.operation === 'SendSms');
+    assert.equal(calls.length, 1, JSON.stringify(calls));
+    assert.equal(calls[0].version, '1.1');
+    assert.match(calls[0].params.phone, /5511987650001/);
+    assert.equal(calls[0].params.message, 'SAE: SOAP basic test');
+
+    // Advanced: SOAP 1.2 through the options, the request described in JSON. (A reload:
+    // the screen is drawn afresh from the stored configuration.)
+    await page.reload();
+    await page.getByRole('tab', { name: 'Broker', exact: true }).waitFor();
+    assert.equal(await primary.getByLabel('WSDL URL').inputValue(), `${soap.base}/soap11?wsdl`, 'the saved SOAP broker is shown');
+    await primary.getByLabel('WSDL URL').fill(`${soap.base}/soap12?wsdl`);
+    await primary.getByLabel('Advanced (recommended)').check();
+    await primary.getByLabel('Options (JSON object)').fill('{"soap_version": "1.2"}');
+    await primary.getByLabel('Request (JSON object)').fill('{"sender": "SAE", "phone": "{phone}", "message": "{message}"}');
+    await primary.getByLabel('Check the answer on every call').check();
+    assert.equal(await primary.getByLabel('Advanced configuration: variables (JSON object)').isVisible(), false);
+    // A bad option is shown next to the options field.
+    await primary.getByLabel('Options (JSON object)').fill('{"soap_version": "3"}');
+    await page.getByRole('button', { name: 'Save SMS configuration' }).click();
+    const optErr = primary.locator('[data-field-wrap="primary.options"] .field-error');
+    await optErr.waitFor();
+    assert.match(await optErr.textContent(), /soap_version/);
+    await primary.getByLabel('Options (JSON object)').fill('{"soap_version": "1.2"}');
+    await shot(page, '32-sms-soap-advanced');
+    await page.getByRole('button', { name: 'Save SMS configuration' }).click();
+    await page.getByText('Saved (Broker 2: none).').waitFor();
+    stored = await page.evaluate(async () => (await fetch('/v1/delivery/sms')).json());
+    assert.equal(stored.primary.soap_type, 'advanced');
+    assert.equal(stored.primary.variables, undefined);
+    await sendTest('+5511987650002', 'SOAP advanced test');
+    await shot(page, '33-sms-soap-test');
+    calls = (await soap.get('/_calls')).filter((c) => c.operation === 'SendSms');
+    assert.equal(calls.length, 2, JSON.stringify(calls));
+    assert.equal(calls[1].version, '1.2');
+    assert.match(calls[1].params.phone, /5511987650002/);
+    assert.equal(calls[1].params.message, 'SOAP advanced test');
+    assert.equal(calls[1].params.sender, 'SAE');
+    assert.deepEqual(page.problems, []);
+  });
+
+  test('user unlock, device enrolment and wallet editing', async () => {
+    // An application key made for this test.
+    await page.goto(`${sae.base}/admin/#/im`);
+    await page.getByLabel('Key name').fill('locker');
+    await page.getByLabel('Scope').selectOption('otp');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const key = (await page.getByTestId('new-api-key').textContent()).trim();
+    const check = async (login, code) => {
+      const r = await fetch(`${sae.base}/v1/otp/validate`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Api-Key': key },
+        body: JSON.stringify({ login, code }),
+      });
+      return { status: r.status, body: await r.json() };
+    };
+    // A user with a TOTP token (made through the API with this session).
+    const secret = await page.evaluate(async () => {
+      const s = await (await fetch('/v1/session')).json();
+      const hdr = { 'Content-Type': 'application/json', 'X-CSRF-Token': s.csrf_token };
+      let r = await fetch('/v1/users', { method: 'POST', headers: hdr, body: JSON.stringify({ login: 'joao', name: 'João' }) });
+      if (r.status !== 201) throw new Error(`user: ${r.status}`);
+      r = await fetch('/v1/users/joao/tokens', { method: 'POST', headers: hdr, body: JSON.stringify({ type: 'totp' }) });
+      if (r.status !== 201) throw new Error(`token: ${r.status}`);
+      return (await r.json()).secret_base32;
+    });
+    // A code that is wrong for every step the server might accept.
+    const near = new Set([-4, -3, -2, -1, 0, 1, 2].map((d) => totp(secret, { at: Date.now() + d * 30000 })));
+    let wrong = 0;
+    while (near.has(String(wrong).padStart(6, '0'))) wrong += 1;
+    const wrongCode = String(wrong).padStart(6, '0');
+    // The lockout configuration (3 attempts, temporary) locks the user at the third failure.
+    for (let i = 0; i < 3; i += 1) {
+      const r = await check('joao', wrongCode);
+      assert.notEqual(r.body.valid, true, JSON.stringify(r));
+    }
+    await page.goto(`${sae.base}/admin/#/users/joao`);
+    await page.getByRole('heading', { name: 'User joao' }).waitFor();
+    const details = page.getByRole('form', { name: 'User details' });
+    assert.equal(await details.locator('output').filter({ hasText: /^(locked|active|disabled)$/ }).textContent(), 'locked');
+    const stillLocked = await check('joao', await freshTotp(secret));
+    assert.notEqual(stillLocked.body.valid, true, `a locked user's right code is refused: ${JSON.stringify(stillLocked)}`);
+    await shot(page, '34-user-locked');
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await page.getByText('joao unlocked.').waitFor();
+    await page.getByRole('button', { name: 'Unlock' }).waitFor({ state: 'detached' });
+    assert.equal(await details.locator('output').filter({ hasText: /^(locked|active|disabled)$/ }).textContent(), 'active');
+    const user = await page.evaluate(async () => (await fetch('/v1/users/joao')).json());
+    assert.equal(user.status, 'active');
+    await shot(page, '35-user-unlocked');
+    const ok = await check('joao', await freshTotp(secret));
+    assert.equal(ok.body.valid, true, JSON.stringify(ok));
+
+    // Device enrolment on the user screen: the device's own token, with its QR code.
+    const devices = page.getByRole('form', { name: 'Add a device' });
+    await devices.getByLabel('Device name').fill('tablet');
+    await devices.getByLabel('Device token (TOTP or HOTP)').selectOption('totp');
+    await devices.getByRole('button', { name: 'Add device' }).click();
+    await page.getByRole('cell', { name: 'tablet', exact: true }).waitFor();
+    const qr = page.getByRole('img', { name: 'Enrolment QR code of the totp token' });
+    await qr.waitFor();
+    assert.ok(await qr.isVisible());
+    const deviceSecret = (await page.getByTestId('token-secret').textContent()).trim();
+    assert.notEqual(deviceSecret, secret, 'the device has its own secret');
+    await shot(page, '36-user-device-enrolment');
+    const deviceOk = await check('joao', await freshTotp(deviceSecret));
+    assert.equal(deviceOk.body.valid, true, `the device's code is accepted: ${JSON.stringify(deviceOk)}`);
+    const listed = await page.evaluate(async () => (await fetch('/v1/users/joao/devices')).json());
+    assert.deepEqual(listed.items.map((d) => d.name), ['tablet']);
+    // The same name again: the API's message next to the name.
+    await devices.getByLabel('Device name').fill('tablet');
+    await devices.getByRole('button', { name: 'Add device' }).click();
+    const nameErr = devices.locator('[data-field-wrap=name] .field-error');
+    await nameErr.waitFor();
+    assert.match(await nameErr.textContent(), /tablet/);
+
+    // Wallet editing: rename and describe; the users follow the wallet.
+    await page.goto(`${sae.base}/admin/#/wallets`);
+    await page.getByRole('button', { name: 'Open retail' }).click();
+    const edit = page.getByRole('form', { name: 'Edit wallet' });
+    assert.equal(await edit.getByLabel('Wallet name').inputValue(), 'retail');
+    await edit.getByLabel('Wallet name').fill('retail-br');
+    await edit.getByLabel('Description').fill('Retail customers in Brazil');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await edit.getByText('Saved.').waitFor();
+    await page.getByRole('cell', { name: 'Retail customers in Brazil' }).waitFor();
+    await edit.getByRole('heading', { name: 'Wallet retail-br' }).waitFor();
+    assert.equal(await page.getByRole('cell', { name: 'retail', exact: true }).count(), 0, 'the old name is gone');
+    await shot(page, '37-wallet-edit');
+    const maria = await page.evaluate(async () => (await fetch('/v1/users/maria')).json());
+    assert.equal(maria.wallet, 'retail-br');
+    // An empty name is refused next to the field.
+    await edit.getByLabel('Wallet name').fill('');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    const wErr = edit.locator('[data-field-wrap=name] .field-error');
+    await wErr.waitFor();
+    assert.ok((await wErr.textContent()).length > 0);
+    assert.deepEqual(page.problems, []);
+  });
+
   test('the other screens: token window risk, AuthSys order, MFA, mail (SMTP test, OAuth2 renewal), audit, API key revocation, administrator lockout, phone layout, logout', async () => {
     for (const [route, heading, name] of [
       ['/mail', 'Mail', '20-mail'],
@@ -473,7 +719,9 @@ describe('administration console', () => {
     await provider.getByRole('heading', { name: 'Authorization complete' }).waitFor();
     await provider.close();
     await page.getByText('Authorization renewed.').waitFor({ timeout: 30000 });
-    const renewed = page.locator('section.profile').filter({ hasText: 'local' }).locator('dl.status');
+    // The list is re-read after the notice: wait for the redrawn status.
+    const renewed = page.locator('section.profile').filter({ hasText: 'local' }).locator('dl.status').filter({ hasText: 'Tokenpresent' });
+    await renewed.waitFor();
     assert.match(await renewed.textContent(), /Tokenpresent/);
     assert.match(await renewed.textContent(), /Validyes/);
     await shot(page, '23-mail-oauth2');

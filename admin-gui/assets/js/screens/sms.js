@@ -32,15 +32,17 @@ export function brokerFields(prefix, doc = {}, { legend } = {}) {
     input(p('message'), 'Message', { value: doc.message, help: 'Tags: {phone} {message} {otp} {login} {name}' }),
     textarea(p('variables'), 'Advanced configuration: variables (JSON object)', { kind: 'json', value: doc.variables, help: 'Operation parameter → template, e.g. {"phone": "{phone}", "message": "{message}"}' }));
   const soapAdvanced = h('div', { class: 'soap-advanced' },
-    input(p('call'), 'SOAP call (operation)', { value: doc.call }),
     textarea(p('options'), 'Options (JSON object)', { kind: 'json', value: doc.options }),
     textarea(p('attributes'), 'Attributes (JSON object)', { kind: 'json', value: doc.attributes }),
-    textarea(p('request'), 'Request (JSON object)', { kind: 'json', value: doc.request }),
-    textarea(p('response'), 'Response keys (one per line)', { kind: 'lines', value: (doc.response || []).join('\n') }));
+    textarea(p('request'), 'Request (JSON object)', { kind: 'json', value: doc.request }));
+  // The operation and the response keys apply to both types (basic needs the operation
+  // when the WSDL has more than one).
   const soap = h('div', { class: 'kind-soap' },
     input(p('wsdl_url'), 'WSDL URL', { value: doc.wsdl_url, type: 'url' }),
     radios(p('soap_type'), 'SOAP type', [['basic', 'Basic'], ['advanced', 'Advanced (recommended)']], doc.soap_type || 'advanced'),
-    soapBasic, soapAdvanced);
+    input(p('call'), 'SOAP call (operation)', { value: doc.call, help: 'Required for advanced; for basic, needed when the WSDL has more than one operation.' }),
+    soapBasic, soapAdvanced,
+    textarea(p('response'), 'Response keys (one per line)', { kind: 'lines', value: (doc.response || []).join('\n'), help: 'Keys (dotted paths allowed) that must be in the answer; empty: any non-fault answer counts.' }));
   const common = h('div', {},
     toggle(p('check_each_call'), 'Check the answer on every call', doc.check_each_call),
     input(p('timeout_ms'), 'Timeout (ms)', { type: 'number', min: 1, value: doc.timeout_ms }));

@@ -2,9 +2,9 @@
 // password, AuthSys / claims / values, devices and tokens (with the enrolment QR), and the
 // printable OPIE list.
 
-import { get, post, patch, put, del, enc, qs } from '../api.js';
+import { get, post, patch, put, del, enc, qs, Problem } from '../api.js';
 import { h, mount, table, toast, confirmAction, fmtTime, svgImage } from '../dom.js';
-import { form, input, password, select, toggle, textarea, values, section, readonlyField } from '../forms.js';
+import { form, input, password, select, toggle, values, section, readonlyField } from '../forms.js';
 import { access, go } from '../app.js';
 
 // OPIE paper lists are shown once, at enrolment; they live here (memory only) until the
@@ -162,28 +162,119 @@ function passwordSection(u) {
   }));
 }
 
+// The user's AuthSys → claims → values as a structured editor: add / remove at each level,
+// contents masked (they are credentials) with a per-value "Show" toggle. Every input carries
+// the API path of its value as data-field ("[0].claims[1].values[0].key"), so a problem's
+// `field` puts the message right under it.
+function authsysEditor(doc, { editable, onSave }) {
+  const state = (doc || []).map((s) => ({
+    authsys: s.authsys,
+    claims: (s.claims || []).map((c) => ({ claim: c.claim, values: (c.values || []).map((v) => ({ key: v.key, content: v.content })) })),
+  }));
+  const shown = new Set(); // value paths whose content is shown in clear
+  const tree = h('div', { class: 'authsys-editor' });
+  const name = (path, label, obj, prop, opts = {}) => {
+    const w = input(path, label, { value: obj[prop], readOnly: !editable, autocomplete: 'off', cls: 'inline', ...opts });
+    const el = w.querySelector('input');
+    el.addEventListener('input', () => { obj[prop] = el.value; });
+    return w;
+  };
+  const button = (text, label, onClick, cls = 'small') => h('button', { type: 'button', class: cls, text, 'aria-label': label, on: { click: onClick } });
+  const focusField = (path) => {
+    const el = tree.querySelector(`[data-field="${CSS.escape(path)}"]`);
+    if (el) el.focus();
+  };
+  const draw = (focus) => {
+    mount(tree,
+      state.length ? state.map((s, i) => {
+        const sp = `[${i}]`;
+        const n1 = `${i + 1}`;
+        return h('fieldset', { class: 'authsys-item' }, h('legend', { text: `AuthSys ${n1}${s.authsys ? `: ${s.authsys}` : ''}` }),
+          h('div', { class: 'authsys-row' },
+            name(`${sp}.authsys`, `AuthSys ${n1} name`, s, 'authsys'),
+            editable ? button('Remove', `Remove AuthSys ${n1}`, () => { state.splice(i, 1); draw(state.length ? `[${Math.min(i, state.length - 1)}].authsys` : 'add-authsys'); }, 'small danger') : null),
+          s.claims.map((c, j) => {
+            const cp = `${sp}.claims[${j}]`;
+            const n2 = `${n1}.${j + 1}`;
+            return h('fieldset', { class: 'authsys-claim' }, h('legend', { text: `Claim ${n2}${c.claim ? `: ${c.claim}` : ''}` }),
+              h('div', { class: 'authsys-row' },
+                name(`${cp}.claim`, `Claim ${n2} name`, c, 'claim'),
+                editable ? button('Remove', `Remove claim ${n2}`, () => { s.claims.splice(j, 1); draw(`add-claim-${i}`); }, 'small danger') : null),
+              c.values.length ? h('ul', { class: 'authsys-values' }, c.values.map((v, k) => {
+                const vp = `${cp}.values[${k}]`;
+                const n3 = `${n2}.${k + 1}`;
+                const visible = shown.has(vp);
+                return h('li', { class: 'authsys-row' },
+                  name(`${vp}.key`, `Value ${n3} key`, v, 'key'),
+                  name(`${vp}.content`, `Value ${n3} content`, v, 'content', { type: visible ? 'text' : 'password', autocomplete: 'new-password', help: undefined }),
+                  button(visible ? 'Hide' : 'Show', `${visible ? 'Hide' : 'Show'} value ${n3} content`, () => {
+                    if (visible) shown.delete(vp); else shown.add(vp);
+                    draw(`toggle-${vp}`);
+                  }),
+                  editable ? button('Remove', `Remove value ${n3}`, () => { c.values.splice(k, 1); draw(`add-value-${i}-${j}`); }, 'small danger') : null);
+              })) : h('p', { class: 'empty', text: 'No values.' }),
+              editable ? h('p', {}, button('Add value', `Add value to claim ${n2}`, () => { c.values.push({ key: '', content: '' }); draw(`${cp}.values[${c.values.length - 1}].key`); })) : null);
+          }),
+          s.claims.length ? null : h('p', { class: 'empty', text: 'No claims.' }),
+          editable ? h('p', {}, button('Add claim', `Add claim to AuthSys ${n1}`, () => { s.claims.push({ claim: '', values: [] }); draw(`${sp}.claims[${s.claims.length - 1}].claim`); })) : null);
+      }) : h('p', { class: 'empty', text: 'No AuthSys.' }),
+      editable ? h('p', {}, button('Add AuthSys', 'Add AuthSys', () => { state.push({ authsys: '', claims: [] }); draw(`[${state.length - 1}].authsys`); })) : null);
+    // Ids on the add / toggle buttons so that focus can return to them after a redraw.
+    for (const b of tree.querySelectorAll('button')) {
+      const l = b.getAttribute('aria-label') || '';
+      let m = l.match(/^Add claim to AuthSys (\d+)$/);
+      if (m) b.dataset.focusId = `add-claim-${m[1] - 1}`;
+      m = l.match(/^Add value to claim (\d+)\.(\d+)$/);
+      if (m) b.dataset.focusId = `add-value-${m[1] - 1}-${m[2] - 1}`;
+      m = l.match(/^(?:Show|Hide) value (\d+)\.(\d+)\.(\d+) content$/);
+      if (m) b.dataset.focusId = `toggle-[${m[1] - 1}].claims[${m[2] - 1}].values[${m[3] - 1}]`;
+      if (l === 'Add AuthSys') b.dataset.focusId = 'add-authsys';
+    }
+    if (focus) {
+      const b = tree.querySelector(`[data-focus-id="${CSS.escape(focus)}"]`);
+      if (b) b.focus(); else focusField(focus);
+    }
+  };
+  draw();
+  const f = form([tree], {
+    submit: 'Save AuthSys',
+    label: 'AuthSys',
+    readOnly: !editable,
+    onSubmit: async () => {
+      const body = state.map((s) => ({ authsys: s.authsys, claims: s.claims.map((c) => ({ claim: c.claim, values: c.values.map((v) => ({ key: v.key, content: v.content })) })) }));
+      try {
+        await onSave(body);
+      } catch (e) {
+        // A problem about a whole value / claim whose message names the inner field
+        // ("[0].claims[0]" + "values[1].key: …") is shown next to that inner field.
+        if (e instanceof Problem && e.field && !tree.querySelector(`[data-field="${CSS.escape(e.field)}"]`)) {
+          const m = (e.message || '').match(/^((?:\[\d+\]|[a-z_]+)(?:\.[a-z_]+|\[\d+\])*): /);
+          if (m) {
+            const inner = `${e.field}${m[1].startsWith('[') ? '' : '.'}${m[1]}`;
+            if (tree.querySelector(`[data-field="${CSS.escape(inner)}"]`)) e.field = inner;
+          }
+        }
+        throw e;
+      }
+      draw(); // legends show the saved names
+      return 'Saved.';
+    },
+  });
+  return f;
+}
+
 async function authsysSection(u) {
   const a = access('users', 'authsys');
   if (a === 'none') return null;
   const doc = await get(`/v1/users/${enc(u.login)}/authsys`);
-  const view = h('div');
-  const draw = (d) => mount(view, d.length ? h('ul', { class: 'tree' }, d.map((s) => h('li', {}, h('strong', { text: s.authsys }),
-    h('ul', {}, (s.claims || []).map((c) => h('li', {}, c.claim, h('ul', {}, (c.values || []).map((v) => h('li', {}, h('code', { text: v.key }), ' = ', v.content)))))))))
-    : h('p', { class: 'empty', text: 'No AuthSys.' }));
-  draw(doc);
-  const f = form([
-    textarea('authsys', 'AuthSys, claims and values (JSON)', { kind: 'json', rows: 8, value: doc, readOnly: a !== 'edit', help: 'e.g. [{"authsys": "vpn", "claims": [{"claim": "device", "values": [{"key": "serial", "content": "X1"}]}]}]' }),
-  ], {
-    label: 'AuthSys',
-    readOnly: a !== 'edit',
-    onSubmit: async (fm) => {
-      const v = values(fm);
-      const saved = await put(`/v1/users/${enc(u.login)}/authsys`, v.authsys || []);
-      draw(Array.isArray(saved) ? saved : v.authsys || []);
-      return 'Saved.';
+  const editor = authsysEditor(doc, {
+    editable: a === 'edit',
+    onSave: async (body) => {
+      await put(`/v1/users/${enc(u.login)}/authsys`, body);
+      toast('AuthSys saved.');
     },
   });
-  return section('AuthSys, claims and values', view, f);
+  return section('AuthSys, claims and values', h('p', { class: 'help', text: 'Contents are credentials: they are masked until you press Show.' }), editor);
 }
 
 function enrolmentResult(t, login) {
@@ -268,7 +359,10 @@ async function devicesSection(u) {
   };
   await refresh();
   if (a !== 'edit') return section('Devices', list);
-  const f = form([input('name', 'Device name', { required: true })], {
+  const f = form([
+    input('name', 'Device name', { required: true }),
+    select('type', 'Device token (TOTP or HOTP)', [['totp', 'TOTP (time based)'], ['hotp', 'HOTP (event based)']], 'totp', { help: 'Used when devices get their own token (not when they share the principal secret).' }),
+  ], {
     submit: 'Add device',
     label: 'Add a device',
     onSubmit: async (fm) => {

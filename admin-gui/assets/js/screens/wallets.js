@@ -1,4 +1,4 @@
-// Wallets: list, create, edit description, delete (as the group's ACL allows).
+// Wallets: list, create, rename and edit the description, delete (as the group's ACL allows).
 
 import { get, post, put, del, enc, qs } from '../api.js';
 import { h, mount, table, toast, confirmAction } from '../dom.js';
@@ -9,18 +9,29 @@ export async function render() {
   const box = h('div');
   const editor = h('div');
   const da = access('wallets', 'description');
-  const editForm = (w) => form([
-    h('h2', { text: `Wallet ${w.name}` }),
-    input('description', 'Description', { value: w.description, readOnly: da !== 'edit' }),
-  ], {
-    label: 'Edit wallet',
-    readOnly: da !== 'edit',
-    onSubmit: async (fm) => {
-      await put(`/v1/wallets/${enc(w.name)}`, { name: w.name, description: values(fm).description || '' });
-      await refresh();
-      return 'Saved.';
-    },
-  });
+  const na = access('wallets', 'name');
+  // Renaming keeps the wallet's users (they refer to it, not to its name).
+  const editForm = (w) => {
+    const title = h('h2', { text: `Wallet ${w.name}` });
+    return form([
+      title,
+      na === 'none' ? null : input('name', 'Wallet name', { value: w.name, readOnly: na !== 'edit', required: true, autocomplete: 'off' }),
+      da === 'none' ? null : input('description', 'Description', { value: w.description, readOnly: da !== 'edit' }),
+    ], {
+      label: 'Edit wallet',
+      readOnly: da !== 'edit', // the API checks the description's edit right on every update
+      onSubmit: async (fm) => {
+        const v = values(fm);
+        const body = { name: na === 'edit' ? (v.name || '') : w.name };
+        body.description = v.description || '';
+        const saved = await put(`/v1/wallets/${enc(w.name)}`, body);
+        Object.assign(w, saved && saved.name ? saved : body);
+        title.textContent = `Wallet ${w.name}`;
+        await refresh();
+        return 'Saved.';
+      },
+    });
+  };
   const refresh = async () => {
     const items = [];
     let cursor;
