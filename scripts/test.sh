@@ -2,9 +2,10 @@
 # Runs SAE's whole test suite against real components.
 #
 # It installs what the tests need when it can (Debian packages as root, Python peers in
-# .venv), starts a throwaway PostgreSQL cluster on 127.0.0.1, runs `cargo test --workspace`
-# and stops the cluster again. With CI=true (or SAE_REQUIRE_PEERS=1) a missing component is
-# a failure, never a skip.
+# .venv), starts a throwaway PostgreSQL cluster on 127.0.0.1, runs `cargo test --workspace`,
+# then the web console's browser tests (playwright-core driving Debian's Chromium), and stops
+# the cluster again. With CI=true (or SAE_REQUIRE_PEERS=1) a missing component is a failure,
+# never a skip. Arguments go to `cargo test` (and then the browser tests are not run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -14,6 +15,7 @@ log() { printf '== %s\n' "$*" >&2; }
 # ---- Debian packages -------------------------------------------------------------------
 need_pkgs=()
 command -v oathtool >/dev/null || need_pkgs+=(oathtool)
+[ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need_pkgs+=(postgresql)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -69,3 +71,31 @@ if [ "${CI:-}" = "true" ]; then export SAE_REQUIRE_PEERS=1; fi
 
 log "cargo test --workspace"
 cargo test --workspace "$@"
+[ $# -eq 0 ] || exit 0
+
+# ---- the web console in a real browser ----------------------------------------------------
+missing=""
+[ -x /usr/bin/chromium ] || missing="/usr/bin/chromium"
+command -v npm >/dev/null || missing="$missing npm"
+if command -v node >/dev/null \
+  && ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)'; then
+  missing="$missing node>=20 (found $(node --version))"
+fi
+if [ -n "$missing" ]; then
+  if [ "${SAE_REQUIRE_PEERS:-}" = 1 ]; then
+    log "missing for the browser tests: $missing"
+    exit 1
+  fi
+  log "skipping the browser tests: missing $missing"
+  exit 0
+fi
+log "admin console end-to-end (playwright-core + Chromium)"
+cargo build -q -p action-provider --bin sae
+target_dir=$(cargo metadata --format-version 1 --no-deps \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+(
+  cd "$root/admin-gui/e2e"
+  npm ci --no-audit --no-fund >/dev/null
+  SAE_BIN="$target_dir/debug/sae" SAE_PYTHON="${SAE_PYTHON:-$root/.venv/bin/python}" \
+    CHROMIUM=/usr/bin/chromium npm test
+)

@@ -32,6 +32,10 @@ const MAX_WORD_LEN: usize = 4;
 pub static DICTIONARY: [&str; DICTIONARY_SIZE] =
     split_dictionary(include_str!("../../data/rfc2289_dictionary.txt"));
 
+/// The dictionary's words packed into big-endian `u32`s (zero-padded): the same order as the
+/// words within each part, and a lookup compares integers instead of strings.
+static PACKED: [u32; DICTIONARY_SIZE] = pack_dictionary(&DICTIONARY);
+
 /// Longest excerpt of an offending word kept in a [`DecodeError`], in characters.
 const EXCERPT_CHARS: usize = 12;
 
@@ -215,13 +219,13 @@ pub fn word_index(word: &str) -> Option<u16> {
         }
         *slot = b.to_ascii_uppercase();
     }
-    let key = &upper[..bytes.len()];
-    let (offset, part) = if key.len() == MAX_WORD_LEN {
-        (SHORT_WORDS, &DICTIONARY[SHORT_WORDS..])
+    let key = u32::from_be_bytes(upper);
+    let (offset, part) = if bytes.len() == MAX_WORD_LEN {
+        (SHORT_WORDS, &PACKED[SHORT_WORDS..])
     } else {
-        (0, &DICTIONARY[..SHORT_WORDS])
+        (0, &PACKED[..SHORT_WORDS])
     };
-    let found = part.binary_search_by(|w| w.as_bytes().cmp(key)).ok()?;
+    let found = part.binary_search(&key).ok()?;
     // found + offset < DICTIONARY_SIZE = 2048, which fits in u16.
     u16::try_from(found + offset).ok()
 }
@@ -284,6 +288,25 @@ const fn split_dictionary(text: &str) -> [&str; DICTIONARY_SIZE] {
     }
     assert!(rest.is_empty(), "dictionary has more than 2048 lines");
     words
+}
+
+/// Packs each word into a big-endian `u32`, zero-padded on the right (`"AB"` →
+/// `0x4142_0000`). Zero sorts before every letter, so packed order is word order.
+const fn pack_dictionary(words: &[&str; DICTIONARY_SIZE]) -> [u32; DICTIONARY_SIZE] {
+    let mut packed = [0u32; DICTIONARY_SIZE];
+    let mut n = 0;
+    while n < DICTIONARY_SIZE {
+        let w = words[n].as_bytes();
+        let mut bytes = [0u8; MAX_WORD_LEN];
+        let mut i = 0;
+        while i < w.len() {
+            bytes[i] = w[i];
+            i += 1;
+        }
+        packed[n] = u32::from_be_bytes(bytes);
+        n += 1;
+    }
+    packed
 }
 
 /// `a < b` in lexicographic byte order (usable in const context).

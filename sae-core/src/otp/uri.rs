@@ -135,8 +135,9 @@ impl OtpAuthUri {
     /// [`Self::with_algorithm`] and [`Self::with_digits`].
     ///
     /// # Errors
-    /// [`UriError::InvalidIssuer`] (empty or containing `:`), [`UriError::InvalidAccount`]
-    /// (empty, containing `:`, or starting or ending with a space).
+    /// [`UriError::InvalidIssuer`] (empty, containing `:` or a control character),
+    /// [`UriError::InvalidAccount`] (empty, containing `:` or a control character, or starting
+    /// or ending with a space).
     pub fn new(
         kind: OtpKind,
         secret: Secret,
@@ -406,6 +407,11 @@ fn check_issuer(issuer: &str) -> Result<(), UriError> {
             reason: "must not contain ':'",
         });
     }
+    if issuer.chars().any(char::is_control) {
+        return Err(UriError::InvalidIssuer {
+            reason: "must not contain control characters",
+        });
+    }
     Ok(())
 }
 
@@ -417,6 +423,8 @@ fn check_account(account: &str) -> Result<(), UriError> {
         "must not contain ':'"
     } else if account.starts_with(' ') || account.ends_with(' ') {
         "must not start or end with a space"
+    } else if account.chars().any(char::is_control) {
+        "must not contain control characters"
     } else {
         return Ok(());
     };
@@ -845,8 +853,8 @@ mod tests {
     }
 
     fn label_part() -> impl Strategy<Value = String> {
-        "[^:]{1,20}".prop_filter("no edge spaces", |s| {
-            !s.starts_with(' ') && !s.ends_with(' ')
+        "[^:]{1,20}".prop_filter("no edge spaces, no control characters", |s| {
+            !s.starts_with(' ') && !s.ends_with(' ') && !s.chars().any(char::is_control)
         })
     }
 
@@ -904,5 +912,28 @@ mod tests {
         ) {
             let _ = OtpAuthUri::parse(&format!("otpauth://{kind}/{label}?{query}"));
         }
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_names() {
+        let kind = OtpKind::Totp {
+            period: crate::otp::TimeStep::new(30).expect("valid step"),
+        };
+        for (issuer, account) in [
+            (Some("SAE\u{7}"), "ana"),
+            (Some("SAE"), "a\nb"),
+            (None, "a\u{0}b"),
+        ] {
+            let r = OtpAuthUri::new(kind, secret(), issuer, account);
+            assert!(
+                matches!(
+                    r,
+                    Err(UriError::InvalidIssuer { reason } | UriError::InvalidAccount { reason })
+                        if reason.contains("control")
+                ),
+                "{issuer:?} {account:?}: {r:?}"
+            );
+        }
+        assert!(OtpAuthUri::parse("otpauth://totp/SAE:a%0Ab?secret=GEZDGNBV").is_err());
     }
 }
