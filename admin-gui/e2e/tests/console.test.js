@@ -545,8 +545,8 @@ describe('administration console', () => {
     const optErr = primary.locator('[data-field-wrap="primary.options"] .field-error');
     await optErr.waitFor();
     assert.match(await optErr.textContent(), /soap_version/);
+    await shot(page, '32-sms-soap-advanced-error');
     await primary.getByLabel('Options (JSON object)').fill('{"soap_version": "1.2"}');
-    await shot(page, '32-sms-soap-advanced');
     await page.getByRole('button', { name: 'Save SMS configuration' }).click();
     await page.getByText('Saved (Broker 2: none).').waitFor();
     stored = await page.evaluate(async () => (await fetch('/v1/delivery/sms')).json());

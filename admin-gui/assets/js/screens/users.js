@@ -251,7 +251,10 @@ function authsysEditor(doc, { editable, onSave }) {
           const m = (e.message || '').match(/^((?:\[\d+\]|[a-z_]+)(?:\.[a-z_]+|\[\d+\])*): /);
           if (m) {
             const inner = `${e.field}${m[1].startsWith('[') ? '' : '.'}${m[1]}`;
-            if (tree.querySelector(`[data-field="${CSS.escape(inner)}"]`)) e.field = inner;
+            if (tree.querySelector(`[data-field="${CSS.escape(inner)}"]`)) {
+              e.field = inner;
+              e.message = e.message.slice(m[0].length); // the input already says which field
+            }
           }
         }
         throw e;
