@@ -148,6 +148,17 @@ pub async fn refuse_nul_in_uri(
     next.call(req).await
 }
 
+/// The field path a validation message starts with (`claims[0].values[1].key: …`), if any.
+fn relative_field(message: &str) -> Option<&str> {
+    let (head, _) = message.split_once(": ")?;
+    let first = head.chars().next()?;
+    let well_formed = (first == '[' || first.is_ascii_lowercase())
+        && head
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.[]".contains(c));
+    well_formed.then_some(head)
+}
+
 /// Parses a JSON document, naming the offending field on error.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     refuse_nul(body)?;
@@ -156,7 +167,16 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let syntax = inner.is_syntax() || inner.is_eof();
-        let field = (!syntax && path != ".").then_some(path);
+        let message = inner.to_string();
+        // A validation error raised inside a nested value names its own field first
+        // ("values[1].key: …" at "[0].claims[0]"): the field is then the joined path.
+        let field = (!syntax).then(|| match relative_field(&message) {
+            Some(rel) if path == "." => Some(rel.to_owned()),
+            Some(rel) if rel.starts_with('[') => Some(format!("{path}{rel}")),
+            Some(rel) => Some(format!("{path}.{rel}")),
+            None => (path != ".").then_some(path),
+        });
+        let field = field.flatten();
         ApiError::BadRequest {
             code: if syntax {
                 "malformed_json"
@@ -164,7 +184,7 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
                 "invalid_field"
             },
             field,
-            detail: strip_position(&inner.to_string()),
+            detail: strip_position(&message),
         }
     })?;
     de.end().map_err(|e| ApiError::BadRequest {

@@ -298,3 +298,26 @@ fn wrong_methods_on_known_routes_are_405_with_allow() {
     assert_eq!(s.admin("GET", "/v1/nope", None).status, 404);
     assert_eq!(s.admin("GET", "/v1/users/a/b/c", None).status, 404);
 }
+
+#[test]
+fn nested_validation_errors_name_the_innermost_field() {
+    let s = Server::start(crate::support::Backend::Sqlite);
+    assert_eq!(
+        s.admin("POST", "/v1/users", Some(&json!({"login": "nest"})))
+            .status,
+        201
+    );
+    let tree = json!([{"authsys": "bank", "claims": [{"claim": "device", "values": [
+        {"key": "serial", "content": "a"}, {"key": "serial", "content": "b"}]}]}]);
+    let r = s.admin("PUT", "/v1/users/nest/authsys", Some(&tree));
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(
+        r.json()["field"],
+        json!("[0].claims[0].values[1].key"),
+        "{}",
+        r.body
+    );
+    // Serde's own messages are not mistaken for a field name.
+    let r = s.admin("POST", "/v1/users", Some(&json!({"login": 5})));
+    assert_eq!(r.json()["field"], json!("login"), "{}", r.body);
+}
