@@ -23,6 +23,7 @@ let browser;
 let page; // the System Administrator's page, signed in by the first test
 let adminSecret;
 let appKey;
+let viewerSecret; // the view-only administrator's TOTP secret, enrolled in the ACL test
 
 async function validate(login, code) {
   const r = await fetch(`${sae.base}/v1/otp/validate`, {
@@ -379,7 +380,7 @@ describe('administration console', () => {
     await shot(page, '18-administrators');
 
     const viewer = await newPage(browser);
-    await signIn(viewer, sae.base, VIEWER, VIEWER_PW);
+    viewerSecret = await signIn(viewer, sae.base, VIEWER, VIEWER_PW);
     await viewer.getByRole('heading', { name: 'Users' }).waitFor();
     // Only users and wallets are reachable for this group.
     const nav = await viewer.locator('#nav').textContent();
@@ -481,6 +482,58 @@ describe('administration console', () => {
     const after = await page.evaluate(async () => (await fetch('/v1/users/maria/authsys')).json());
     assert.deepEqual(after, stored);
     assert.deepEqual(page.problems, []);
+  });
+
+  test('a group that may only view AuthSys sees them read-only, masked, with nothing to add, remove or save', async () => {
+    // Give the Helpdesk group (from the ACL test) view access to AuthSys, through the console.
+    await page.goto(`${sae.base}/admin/#/acl`);
+    await page.getByRole('button', { name: 'Edit Helpdesk' }).click();
+    const group = page.getByRole('form', { name: 'Administrator group' });
+    await group.getByRole('heading', { name: 'Group Helpdesk' }).waitFor();
+    await group.locator('fieldset.acl-matrix').first().getByLabel('authsys', { exact: true }).selectOption('view');
+    await group.getByRole('button', { name: 'Save group' }).click();
+    await page.getByText('Group saved.').waitFor();
+    const groups = await page.evaluate(async () => (await fetch('/v1/admin-groups')).json());
+    assert.equal(groups.items.find((g) => g.name === 'Helpdesk').users.authsys, 'view');
+
+    const viewer = await newPage(browser);
+    await signIn(viewer, sae.base, VIEWER, VIEWER_PW, viewerSecret);
+    await viewer.goto(`${sae.base}/admin/#/users/maria`);
+    await viewer.getByRole('heading', { name: 'User maria' }).waitFor();
+    const editor = viewer.getByRole('form', { name: 'AuthSys' });
+    const name = editor.getByLabel('AuthSys 1 name');
+    await name.waitFor();
+    assert.equal(await name.inputValue(), 'vpn');
+    assert.equal(await name.isEditable(), false, 'the AuthSys name is read-only');
+    assert.equal(await editor.getByLabel('Claim 1.1 name').isEditable(), false);
+    assert.equal(await editor.getByLabel('Value 1.1.1 key').isEditable(), false);
+    const content = editor.getByLabel('Value 1.1.1 content', { exact: true });
+    assert.equal(await content.getAttribute('type'), 'password', 'a content stays masked for viewers');
+    assert.equal(await content.isEditable(), false);
+    for (const b of ['Add AuthSys', 'Add claim to AuthSys 1', 'Add value to claim 1.1', 'Remove AuthSys 1', 'Remove value 1.1.1', 'Save AuthSys']) {
+      assert.equal(await editor.getByRole('button', { name: b }).count(), 0, `no "${b}" button for a view-only group`);
+    }
+    // Viewing is what the group may do: Show still reveals a content.
+    await editor.getByRole('button', { name: 'Show value 1.1.1 content' }).click();
+    assert.equal(await content.getAttribute('type'), 'text');
+    await shot(viewer, '31-user-authsys-view-only');
+
+    // The server refuses a change too.
+    const refused = await viewer.evaluate(async () => {
+      const s = await (await fetch('/v1/session')).json();
+      const r = await fetch('/v1/users/maria/authsys', {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': s.csrf_token },
+        body: JSON.stringify([]),
+      });
+      return { status: r.status, body: await r.json() };
+    });
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.field, 'authsys');
+    const still = await page.evaluate(async () => (await fetch('/v1/users/maria/authsys')).json());
+    assert.equal(still.length, 1, 'nothing was removed');
+    assert.deepEqual(viewer.problems, []);
+    await viewer.context().close();
   });
 
   test('SOAP broker (basic, then advanced) as the primary: the test SMS reaches the SOAP peer', async () => {
