@@ -1,7 +1,8 @@
 //! The outbox's e-mail channel, and the database-backed OAuth2 tokens it (and the admin
 //! API) uses.
 //!
-//! [`MailSender`] loads the active SMTP accounts (default first, then the others by id),
+//! [`MailSender`] loads the active SMTP accounts (default first, then the others by id;
+//! only the forced ones while an active account has `force_use`, see [`failover_order`]),
 //! renders the job as a [`MailKind::Code`] mail (never a read receipt), and sends it with
 //! [`send_with_failover`]. OAuth2 accounts get their access token from [`Tokens`]: the
 //! stored token is unsealed and used until it is within the refresh margin of its expiry;
@@ -220,6 +221,7 @@ pub fn smtp_settings(
         .clone()
         .filter(|_| row.read_confirmation);
     s.ignore_cert_errors = row.ignore_cert_errors;
+    s.footer = row.footer_text.clone().filter(|_| row.footer);
     s
 }
 
@@ -236,6 +238,7 @@ pub fn row_settings(row: &AccountRow) -> AccountSettingsRow {
         read_confirmation: row.read_confirmation,
         force_use: row.force_use,
         footer: row.footer,
+        footer_text: row.footer_text.clone(),
         host: row.host.clone(),
         port: row.port,
         security: row.security.clone(),
@@ -419,6 +422,7 @@ impl MailSender {
                         AccountRole {
                             active: row.active,
                             default: row.is_default,
+                            forced: row.force_use,
                         },
                         row.oauth2_profile_id,
                     )),

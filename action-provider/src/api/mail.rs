@@ -58,6 +58,9 @@ fn account_field_error(e: &AccountError) -> ApiError {
         }
         AccountError::InvalidAddress { field, .. } => field,
         AccountError::MissingUsername => "username",
+        AccountError::InvalidFooter { .. } => {
+            return ApiError::field("footer_text", format!("footer_text: {e}"));
+        }
         _ => "account",
     };
     ApiError::field(field, e.to_string())
@@ -671,12 +674,16 @@ pub struct AccountBody {
     /// Ask for read receipts on notifications.
     #[serde(default)]
     pub read_confirmation: bool,
-    /// Force use.
+    /// Force use: while any active account has it, only such accounts send (the others
+    /// are not fallbacks).
     #[serde(default)]
     pub force_use: bool,
-    /// Footer on/off.
+    /// Append `footer_text` to every mail of this account.
     #[serde(default)]
     pub footer: bool,
+    /// The footer: plain text, at most 1000 characters, appended after a `-- ` line.
+    /// Required when `footer` is on; kept while it is off.
+    pub footer_text: Option<String>,
     /// SMTP host.
     pub host: String,
     /// SMTP port (default 25 / 587 / 465 by security).
@@ -717,10 +724,12 @@ pub struct AccountView {
     pub confirmation_address: Option<String>,
     /// Ask for read receipts on notifications.
     pub read_confirmation: bool,
-    /// Force use.
+    /// Force use: while any active account has it, only such accounts send.
     pub force_use: bool,
     /// Footer on/off.
     pub footer: bool,
+    /// The footer's text.
+    pub footer_text: Option<String>,
     /// Host.
     pub host: String,
     /// Port.
@@ -775,6 +784,7 @@ fn account_view(r: &AccountRow) -> AccountView {
         read_confirmation: r.read_confirmation,
         force_use: r.force_use,
         footer: r.footer,
+        footer_text: r.footer_text.clone(),
         host: r.host.clone(),
         port: r.port,
         security: r.security.clone(),
@@ -852,6 +862,7 @@ fn check_account(
         read_confirmation: body.read_confirmation,
         force_use: body.force_use,
         footer: body.footer,
+        footer_text: body.footer_text,
         host: body.host,
         port: i32::from(port),
         security: security_name,
@@ -862,10 +873,21 @@ fn check_account(
         updated_at: crate::now(),
     };
     // Check every address, the confirmation address too even while read receipts are off.
+    // The footer too, while it is off; it is stored as the check normalised it.
     let mut checked = row.clone();
     checked.read_confirmation = true;
+    checked.footer = true;
     let placeholder = Some(MailSecret::new("-".to_owned()));
-    SmtpAccount::new(smtp_settings(&checked, placeholder)).map_err(|e| account_field_error(&e))?;
+    let account = SmtpAccount::new(smtp_settings(&checked, placeholder))
+        .map_err(|e| account_field_error(&e))?;
+    let mut row = row;
+    row.footer_text = account.footer().map(str::to_owned);
+    if row.footer && row.footer_text.is_none() {
+        return Err(ApiError::field(
+            "footer_text",
+            "footer_text: required when footer is on",
+        ));
+    }
     Ok((row, password_action))
 }
 

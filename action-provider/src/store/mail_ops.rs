@@ -124,10 +124,12 @@ pub struct AccountRow {
     pub confirmation_address: Option<String>,
     /// Ask for read receipts on notifications.
     pub read_confirmation: bool,
-    /// Force use of this account.
+    /// Force use: while an active account is forced, only forced accounts send.
     pub force_use: bool,
     /// Footer on/off.
     pub footer: bool,
+    /// The footer's text (kept while the footer is off).
+    pub footer_text: Option<String>,
     /// SMTP host.
     pub host: String,
     /// SMTP port.
@@ -174,6 +176,8 @@ pub struct AccountSettingsRow {
     pub force_use: bool,
     /// Footer on/off.
     pub footer: bool,
+    /// The footer's text.
+    pub footer_text: Option<String>,
     /// SMTP host.
     pub host: String,
     /// SMTP port.

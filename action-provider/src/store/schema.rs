@@ -214,6 +214,7 @@ diesel::table! {
         ignore_cert_errors -> Bool,
         created_at -> BigInt,
         updated_at -> BigInt,
+        footer_text -> Nullable<Text>,
     }
 }
 

@@ -493,3 +493,163 @@ fn otp_by_email_is_delivered_through_the_fallback_account() {
         );
     }
 }
+
+/// Attempts recorded for `request_id`, polled until at least `min` exist (30 s at most).
+fn attempts_of(s: &Server, request_id: &str, min: usize) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let r = s.admin(
+            "GET",
+            &format!("/v1/reports/deliveries?request_id={request_id}"),
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        let items = r.json()["items"].as_array().unwrap().clone();
+        if items.len() >= min {
+            return items;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "fewer than {min} attempts for {request_id}: {items:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+fn request_email(s: &Server, login: &str) -> String {
+    let r = s.admin(
+        "POST",
+        "/v1/otp/request",
+        Some(&json!({"login": login, "channel": "email"})),
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    r.json()["request_id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_forced_account_is_the_only_one_used_and_its_footer_ends_the_mail() {
+    for backend in backends() {
+        let s = Server::start(backend);
+        let Some(oauth) = oauth_peer(&callback_url(&s)) else {
+            return;
+        };
+        let Some(smtp) = SmtpPeer::xoauth2(&oauth) else {
+            return;
+        };
+        let cc = cc_profile(&s, &oauth, "cc");
+        let relay = |port: u16, extra: Value| {
+            let mut body = json!({"name": "relay", "sender": "SAE <sae@sae.test>",
+                "host": "127.0.0.1", "port": port, "security": "none", "auth": "oauth2",
+                "username": MAILBOX, "oauth2_profile": cc, "force_use": true});
+            for (k, v) in extra.as_object().unwrap() {
+                body[k] = v.clone();
+            }
+            body
+        };
+
+        // Bad footers are refused, naming footer_text, and nothing is written.
+        let long = "x".repeat(1001);
+        for (name, extra) in [
+            ("footer on without text", json!({"footer": true})),
+            (
+                "footer on with blank text",
+                json!({"footer": true, "footer_text": " \r\n\t"}),
+            ),
+            (
+                "escape sequence",
+                json!({"footer_text": "Example\u{1b}[2J Corp"}),
+            ),
+            ("too long", json!({"footer": true, "footer_text": long})),
+        ] {
+            let r = s.admin(
+                "POST",
+                "/v1/smtp/accounts",
+                Some(&relay(smtp.peer.port, extra)),
+            );
+            assert_eq!(r.status, 400, "{backend:?} {name}: {}", r.body);
+            assert_eq!(r.json()["field"], "footer_text", "{backend:?} {name}");
+        }
+        let list = s.admin("GET", "/v1/smtp/accounts", None).json();
+        assert_eq!(
+            list["items"],
+            json!([]),
+            "{backend:?}: a refused account was stored"
+        );
+
+        // A working default account, and a forced relay with a footer (CR LF stored as LF).
+        oauth_account(&s, "plain", smtp.peer.port, cc, true);
+        let created = create(
+            &s,
+            "/v1/smtp/accounts",
+            &relay(
+                smtp.peer.port,
+                json!({"footer": true, "footer_text": "Example Corp\r\nDo not reply.\n"}),
+            ),
+        );
+        assert_eq!(created["footer_text"], "Example Corp\nDo not reply.");
+        assert_eq!(created["force_use"], true);
+        let relay_id = created["id"].as_i64().unwrap();
+        for login in ["ana", "bob", "carl"] {
+            create(
+                &s,
+                "/v1/users",
+                &json!({"login": login, "email": format!("{login}@example.org")}),
+            );
+        }
+
+        // The forced relay sends, not the default account; its footer ends the mail.
+        let rid = request_email(&s, "ana");
+        let mail = smtp.wait_for("ana@example.org");
+        let body = mail["body"].as_str().unwrap().replace("\r\n", "\n");
+        assert!(
+            body.trim_end()
+                .ends_with("\n\n-- \nExample Corp\nDo not reply."),
+            "{backend:?}: {body:?}"
+        );
+        let attempts = attempts_of(&s, &rid, 1);
+        assert!(
+            attempts.iter().all(|a| a["broker"] == "relay"),
+            "{backend:?}: {attempts:?}"
+        );
+
+        // A forced relay that is down is not replaced by the working default account.
+        let r = s.admin(
+            "PUT",
+            &format!("/v1/smtp/accounts/{relay_id}"),
+            Some(&relay(closed_port(), json!({}))),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["footer_text"], json!(null));
+        let rid = request_email(&s, "bob");
+        let attempts = attempts_of(&s, &rid, 1);
+        assert!(
+            attempts
+                .iter()
+                .all(|a| a["broker"] == "relay" && a["outcome"] == "failed"),
+            "{backend:?}: {attempts:?}"
+        );
+        assert!(
+            !smtp
+                .records()
+                .iter()
+                .any(|m| m["rcpt_tos"].to_string().contains("bob@example.org")),
+            "{backend:?}: bob's code left through an account that is not forced"
+        );
+
+        // Force off: the default account sends again, without a footer.
+        let r = s.admin(
+            "PUT",
+            &format!("/v1/smtp/accounts/{relay_id}"),
+            Some(&relay(closed_port(), json!({"force_use": false}))),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        let rid = request_email(&s, "carl");
+        let mail = smtp.wait_for("carl@example.org");
+        assert!(
+            !mail["body"].as_str().unwrap().contains("Example Corp"),
+            "{backend:?}"
+        );
+        let attempts = attempts_of(&s, &rid, 1);
+        assert_eq!(attempts[0]["broker"], "plain", "{backend:?}: {attempts:?}");
+    }
+}

@@ -736,6 +736,13 @@ describe('administration console', () => {
     await acc.getByLabel('Authentication').selectOption('password');
     await acc.getByLabel('Username (mailbox)').fill('mailer');
     await acc.getByLabel('Password', { exact: true }).fill('mail-pass-1');
+    // A footer switched on without its text: the API's message is shown at the text.
+    await acc.getByLabel('Enable footer').check();
+    await acc.getByRole('button', { name: 'Create account' }).click();
+    const footerErr = acc.locator('[data-field-wrap=footer_text] .field-error');
+    await footerErr.waitFor();
+    assert.match(await footerErr.textContent(), /required when footer is on/);
+    await acc.getByLabel('Footer text').fill('Example Corp\nThis mailbox is not monitored.');
     await acc.getByRole('button', { name: 'Create account' }).click();
     await page.getByRole('cell', { name: 'sae@example.com' }).waitFor();
     const mailTest = page.getByRole('form', { name: 'Test an SMTP account' });
@@ -745,6 +752,8 @@ describe('administration console', () => {
     assert.equal(await page.getByText('The test message was accepted by the server.').count(), 1, await page.locator('main').textContent());
     const mails = fs.readFileSync(smtpRecords, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.ok(mails.some((m) => m.rcpt_tos.includes('ops@example.com') && m.auth_user === 'mailer'), JSON.stringify(mails));
+    const testMail = mails.find((m) => m.rcpt_tos.includes('ops@example.com'));
+    assert.match(testMail.body, /\n-- \r?\nExample Corp\r?\nThis mailbox is not monitored\.\s*$/, 'the footer ends the mail');
     await shot(page, '20-mail-smtp');
 
     // OAuth2: a preset fills the form; "renew authorization" opens the provider (a local,

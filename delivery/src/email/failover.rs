@@ -12,21 +12,31 @@ pub struct AccountRole {
     pub active: bool,
     /// The account is the default (sends first).
     pub default: bool,
+    /// "Force use": while any active account is forced, only the active forced accounts
+    /// send; the others are not fallbacks (e.g. every mail must leave through the
+    /// company's relay).
+    pub forced: bool,
 }
 
 /// The accounts to try, in order: the first active default account, then every other
-/// active account in the given order. Inactive accounts are left out.
+/// active account in the given order. Inactive accounts are left out. When an active
+/// account is forced, the same rule applies to the active forced accounts alone.
 pub fn failover_order<T>(accounts: &[T], role: impl Fn(&T) -> AccountRole) -> Vec<&T> {
-    let default = accounts.iter().position(|a| {
+    let any_forced = accounts.iter().any(|a| {
         let r = role(a);
-        r.active && r.default
+        r.active && r.forced
     });
+    let usable = |a: &T| {
+        let r = role(a);
+        r.active && (r.forced || !any_forced)
+    };
+    let default = accounts.iter().position(|a| usable(a) && role(a).default);
     let mut order: Vec<&T> = default.map(|i| &accounts[i]).into_iter().collect();
     order.extend(
         accounts
             .iter()
             .enumerate()
-            .filter(|(i, a)| Some(*i) != default && role(a).active)
+            .filter(|(i, a)| Some(*i) != default && usable(a))
             .map(|(_, a)| a),
     );
     order
@@ -183,42 +193,78 @@ mod tests {
 
     #[test]
     fn order_puts_the_active_default_first_and_drops_inactive() {
-        // (name, active, default)
-        type Row = (&'static str, bool, bool);
+        // (name, active, default, forced)
+        type Row = (&'static str, bool, bool, bool);
         let rows: &[(&str, &[Row], &[&str])] = &[
             (
                 "default in the middle",
-                &[("a", true, false), ("b", true, true), ("c", true, false)],
+                &[
+                    ("a", true, false, false),
+                    ("b", true, true, false),
+                    ("c", true, false, false),
+                ],
                 &["b", "a", "c"],
             ),
             (
                 "inactive default is skipped",
-                &[("a", true, false), ("b", false, true), ("c", true, false)],
+                &[
+                    ("a", true, false, false),
+                    ("b", false, true, false),
+                    ("c", true, false, false),
+                ],
                 &["a", "c"],
             ),
             (
                 "no default keeps the order",
-                &[("a", true, false), ("c", true, false)],
+                &[("a", true, false, false), ("c", true, false, false)],
                 &["a", "c"],
             ),
             (
                 "inactive others are dropped",
-                &[("a", false, false), ("b", true, true)],
+                &[("a", false, false, false), ("b", true, true, false)],
                 &["b"],
             ),
             (
                 "two defaults: the first wins",
-                &[("a", true, true), ("b", true, true)],
+                &[("a", true, true, false), ("b", true, true, false)],
                 &["a", "b"],
             ),
-            ("nothing active", &[("a", false, true)], &[]),
+            ("nothing active", &[("a", false, true, false)], &[]),
+            (
+                "a forced account is the only one, even over the default",
+                &[
+                    ("a", true, true, false),
+                    ("b", true, false, true),
+                    ("c", true, false, false),
+                ],
+                &["b"],
+            ),
+            (
+                "two forced: default first among them",
+                &[
+                    ("a", true, false, true),
+                    ("b", true, false, false),
+                    ("c", true, true, true),
+                ],
+                &["c", "a"],
+            ),
+            (
+                "an inactive forced account forces nothing",
+                &[
+                    ("a", false, false, true),
+                    ("b", true, false, false),
+                    ("c", true, true, false),
+                ],
+                &["c", "b"],
+            ),
         ];
         for (name, accounts, expected) in rows {
-            let order = failover_order(accounts, |(_, active, default)| AccountRole {
+            let order = failover_order(accounts, |(_, active, default, forced)| AccountRole {
                 active: *active,
                 default: *default,
+                forced: *forced,
             });
-            let names: Vec<&str> = order.iter().map(|(n, _, _)| *n).collect();
+            let names: Vec<&str> = order.iter().map(|(n, _, _, _)| *n).collect();
             assert_eq!(names, *expected, "row {name}");
         }
     }

@@ -55,6 +55,7 @@ async fn default_account_down_the_next_active_one_delivers() {
     let order = failover_order(&accounts, |(_, active, default)| AccountRole {
         active: *active,
         default: *default,
+        forced: false,
     });
 
     let report = send_with_failover(order.into_iter().map(|(a, _, _)| a), &mail(), &NoOAuth2).await;

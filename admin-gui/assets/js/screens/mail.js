@@ -3,7 +3,7 @@
 
 import { get, post, put, del, qs } from '../api.js';
 import { h, mount, table, tabs, toast, confirmAction, fmtTime } from '../dom.js';
-import { form, input, password, select, toggle, values } from '../forms.js';
+import { form, input, password, select, textarea, toggle, values } from '../forms.js';
 
 async function all(path) {
   const items = [];
@@ -45,6 +45,11 @@ function accountForm(a, profiles, done) {
     input('sender', 'Sender (From)', { value: a.sender, type: 'email' }),
     input('reply_to', 'Reply-To', { value: a.reply_to, type: 'email' }),
     input('return_path', 'Return path', { value: a.return_path, type: 'email' }),
+    input('confirmation_address', 'Confirmation address', { value: a.confirmation_address, type: 'email', help: 'Where read receipts go. Only notifications ask for them, never a mail carrying a code.' }),
+    toggle('read_confirmation', 'Request read confirmation', a.read_confirmation),
+    toggle('force_use', 'Force use of this account', a.force_use, { help: 'While an active account is forced, only forced accounts send: the others are not used as fallbacks.' }),
+    toggle('footer', 'Enable footer', a.footer),
+    textarea('footer_text', 'Footer text', { value: a.footer_text, rows: 3, help: 'Plain text, at most 1000 characters, added to every mail of this account after a “-- ” line.' }),
     input('host', 'SMTP host', { value: a.host }),
     input('port', 'Port', { type: 'number', value: a.port, min: 1, max: 65535 }),
     select('security', 'Security', [['starttls', 'STARTTLS'], ['tls', 'TLS'], ['none', 'None']], a.security),
@@ -81,6 +86,7 @@ async function smtpTab() {
       { label: 'Auth', key: 'auth' },
       { label: 'Active', render: (a) => (a.active ? 'yes' : 'no') },
       { label: 'Default', render: (a) => (a.default ? 'yes' : 'no') },
+      { label: 'Forced', render: (a) => (a.force_use ? 'yes' : 'no') },
       { label: 'Actions', render: (a) => h('span', { class: 'row-actions' },
         h('button', { type: 'button', class: 'small', text: `Edit ${a.name}`, on: { click: () => { mount(editor, accountForm(a, profiles, refresh)); editor.querySelector('input').focus(); } } }),
         h('button', { type: 'button', class: 'small danger', text: `Delete ${a.name}`, on: { click: async () => {

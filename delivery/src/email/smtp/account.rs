@@ -20,6 +20,9 @@ const MAX_HOST_LEN: usize = 253;
 /// Longest account name, in characters.
 const MAX_NAME_LEN: usize = 100;
 
+/// Longest footer, in characters.
+pub const MAX_FOOTER_LEN: usize = 1000;
+
 /// How the connection to the SMTP server is protected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Security {
@@ -80,6 +83,11 @@ pub struct SmtpAccountSettings {
     pub ignore_cert_errors: bool,
     /// Limit of one whole send (connect, TLS, AUTH and the mail together).
     pub timeout: Duration,
+    /// Text appended to every mail the account sends, after a `-- ` signature separator
+    /// (a legal notice, a contact line). `None` or blank: no footer. Plain text, at most
+    /// [`MAX_FOOTER_LEN`] characters; tabs and line breaks are the only control characters
+    /// allowed (CR LF is stored as LF).
+    pub footer: Option<String>,
 }
 
 impl SmtpAccountSettings {
@@ -103,6 +111,7 @@ impl SmtpAccountSettings {
             read_receipt_to: None,
             ignore_cert_errors: false,
             timeout: DEFAULT_SMTP_TIMEOUT,
+            footer: None,
         }
     }
 }
@@ -131,13 +140,14 @@ pub struct SmtpAccount {
     read_receipt_to: Option<Address>,
     ignore_cert_errors: bool,
     timeout: Duration,
+    footer: Option<String>,
 }
 
 impl SmtpAccount {
     /// Checks `settings`: a non-empty name (at most 100 characters); a host without white
     /// space (at most 253 bytes); a non-zero port; parseable sender / reply-to mailboxes and
     /// return-path / read-receipt addresses; a non-empty username for password and OAuth2
-    /// authentication; a timeout between 1 ms and 10 minutes.
+    /// authentication; a timeout between 1 ms and 10 minutes; a footer of plain text.
     pub fn new(settings: SmtpAccountSettings) -> Result<Self, AccountError> {
         let SmtpAccountSettings {
             name,
@@ -151,6 +161,7 @@ impl SmtpAccount {
             read_receipt_to,
             ignore_cert_errors,
             timeout,
+            footer,
         } = settings;
         let name = name.trim().to_owned();
         if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
@@ -183,6 +194,7 @@ impl SmtpAccount {
         if timeout.is_zero() || timeout > MAX_TIMEOUT {
             return Err(AccountError::InvalidTimeout);
         }
+        let footer = footer.map(|f| checked_footer(&f)).transpose()?.flatten();
         Ok(Self {
             name,
             host,
@@ -195,6 +207,7 @@ impl SmtpAccount {
             read_receipt_to,
             ignore_cert_errors,
             timeout,
+            footer,
         })
     }
 
@@ -258,6 +271,11 @@ impl SmtpAccount {
         self.timeout
     }
 
+    /// The footer appended to every mail, if any.
+    pub fn footer(&self) -> Option<&str> {
+        self.footer.as_deref()
+    }
+
     /// What an administrator should be warned about.
     pub fn warnings(&self) -> Vec<Warning> {
         let mut warnings = Vec::new();
@@ -270,6 +288,31 @@ impl SmtpAccount {
         }
         warnings
     }
+}
+
+/// A footer as stored: CR LF and lone CR become LF, surrounding blank space is dropped
+/// (blank: no footer); then at most [`MAX_FOOTER_LEN`] characters, no control characters but
+/// tab and line feed.
+fn checked_footer(footer: &str) -> Result<Option<String>, AccountError> {
+    let footer = footer.replace("\r\n", "\n").replace('\r', "\n");
+    let footer = footer.trim();
+    if footer.is_empty() {
+        return Ok(None);
+    }
+    if footer.chars().count() > MAX_FOOTER_LEN {
+        return Err(AccountError::InvalidFooter {
+            reason: "longer than 1000 characters",
+        });
+    }
+    if footer
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(AccountError::InvalidFooter {
+            reason: "control characters other than tab and line break",
+        });
+    }
+    Ok(Some(footer.to_owned()))
 }
 
 fn optional<T>(
@@ -337,6 +380,12 @@ pub enum AccountError {
     /// The timeout is zero or longer than 10 minutes.
     #[error("timeout must be more than 0 and at most 600 seconds")]
     InvalidTimeout,
+    /// The footer is too long or holds control characters.
+    #[error("the footer must be plain text of at most 1000 characters; this one has {reason}")]
+    InvalidFooter {
+        /// What is wrong.
+        reason: &'static str,
+    },
 }
 
 #[cfg(test)]
@@ -411,6 +460,21 @@ mod tests {
             ),
             ("zero timeout", |s| s.timeout = Duration::ZERO, "timeout"),
             (
+                "footer too long",
+                |s| s.footer = Some("x".repeat(MAX_FOOTER_LEN + 1)),
+                "footer",
+            ),
+            (
+                "footer with escape",
+                |s| s.footer = Some("a\u{1b}[31mred".into()),
+                "footer",
+            ),
+            (
+                "footer with NUL",
+                |s| s.footer = Some("a\0b".into()),
+                "footer",
+            ),
+            (
                 "huge timeout",
                 |s| s.timeout = Duration::from_secs(3600),
                 "timeout",
@@ -440,6 +504,37 @@ mod tests {
             Some("help@example.com")
         );
         assert!(account.uses_oauth2());
+    }
+
+    #[test]
+    fn footers_are_normalised() {
+        let rows: &[(&str, Option<&str>, Option<&str>)] = &[
+            ("absent", None, None),
+            ("blank", Some(" \r\n\t "), None),
+            (
+                "CR LF and CR become LF; outer space trimmed",
+                Some("\n Example Corp\r\nConfidential\rline 3\t \n"),
+                Some("Example Corp\nConfidential\nline 3"),
+            ),
+            ("tab inside kept", Some("a\tb"), Some("a\tb")),
+            (
+                "unicode",
+                Some("Société — São Paulo"),
+                Some("Société — São Paulo"),
+            ),
+        ];
+        for (name, given, expected) in rows {
+            let mut s = base();
+            s.footer = given.map(str::to_owned);
+            let account = SmtpAccount::new(s).expect(name);
+            assert_eq!(account.footer(), *expected, "row {name}");
+        }
+        let mut s = base();
+        s.footer = Some("é".repeat(MAX_FOOTER_LEN));
+        assert!(
+            SmtpAccount::new(s).is_ok(),
+            "the limit counts characters, not bytes"
+        );
     }
 
     #[test]

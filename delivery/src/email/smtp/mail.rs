@@ -121,7 +121,12 @@ impl OutgoingMail {
         builder
             .envelope(envelope)
             .header(ContentType::TEXT_PLAIN)
-            .body(self.body.clone())
+            .body(match account.footer() {
+                // RFC 3676 §4.3 signature separator: mail readers show what follows as a
+                // signature.
+                Some(footer) => format!("{}\n\n-- \n{footer}", self.body.trim_end()),
+                None => self.body.clone(),
+            })
             .map_err(|e| SendError::Message {
                 reason: e.to_string(),
             })
@@ -215,6 +220,31 @@ mod tests {
                 "row {name}: {text}"
             );
         }
+    }
+
+    #[test]
+    fn the_account_footer_follows_a_signature_separator() {
+        let mail = OutgoingMail::new(
+            "user@example.com",
+            "Hi",
+            "Your code is 123456\n",
+            MailKind::Code,
+        )
+        .expect("valid");
+        let plain = rendered(&mail, &account(None));
+        assert!(
+            plain.ends_with("\r\n\r\nYour code is 123456\r\n"),
+            "{plain}"
+        );
+        let mut s = SmtpAccountSettings::new("main", "smtp.example.com", "sae@example.com");
+        s.footer = Some("Example Corp\nDo not reply".into());
+        let with_footer = rendered(&mail, &SmtpAccount::new(s).expect("valid"));
+        assert!(
+            with_footer.ends_with(
+                "\r\n\r\nYour code is 123456\r\n\r\n-- \r\nExample Corp\r\nDo not reply"
+            ),
+            "{with_footer}"
+        );
     }
 
     #[test]

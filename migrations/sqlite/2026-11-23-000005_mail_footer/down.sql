@@ -1,0 +1,1 @@
+ALTER TABLE smtp_accounts DROP COLUMN footer_text;
