@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Sae, Peer, launchBrowser, newPage, signIn, shot, totp, freshTotp } from '../lib/harness.js';
+import { Sae, Peer, launchBrowser, newPage, signIn, shot, totp, freshTotp, hotp, base32Decode } from '../lib/harness.js';
 
 const ADMIN = 'root-admin';
 const ADMIN_PW = 'Correct-Horse-9-battery';
@@ -616,7 +616,7 @@ describe('administration console', () => {
     assert.deepEqual(page.problems, []);
   });
 
-  test('user unlock, device enrolment and wallet editing', async () => {
+  test('user unlock, device enrolment (TOTP, HOTP, shared secret) and wallet editing', async () => {
     // An application key made for this test.
     await page.goto(`${sae.base}/admin/#/im`);
     await page.getByLabel('Key name').fill('locker');
@@ -690,6 +690,53 @@ describe('administration console', () => {
     const nameErr = devices.locator('[data-field-wrap=name] .field-error');
     await nameErr.waitFor();
     assert.match(await nameErr.textContent(), /tablet/);
+
+    // An HOTP device: its own event-based token; its first code is accepted once.
+    await devices.getByLabel('Device name').fill('keyfob');
+    await devices.getByLabel('Device token (TOTP or HOTP)').selectOption('hotp');
+    await devices.getByRole('button', { name: 'Add device' }).click();
+    await page.getByRole('cell', { name: 'keyfob', exact: true }).waitFor();
+    await page.getByRole('img', { name: 'Enrolment QR code of the hotp token' }).waitFor();
+    assert.match(await page.locator('.uri code').textContent(), /^otpauth:\/\/hotp\/.*counter=0/);
+    const fobSecret = (await page.getByTestId('token-secret').textContent()).trim();
+    assert.ok(![secret, deviceSecret].includes(fobSecret), 'the HOTP device has its own secret');
+    const fobCode = hotp(base32Decode(fobSecret), 0);
+    const fobOk = await check('joao', fobCode);
+    assert.equal(fobOk.body.valid, true, `the HOTP device's first code is accepted: ${JSON.stringify(fobOk)}`);
+    assert.equal((await check('joao', fobCode)).body.valid, false, 'an HOTP code is accepted once');
+    await shot(page, '38-user-device-hotp');
+
+    // Shared secret: with "Devices use the same secret key as the principal token" on, a new
+    // device gets no token of its own; it is set up with the principal's secret.
+    await page.goto(`${sae.base}/admin/#/im`);
+    const im = page.getByRole('form', { name: 'IM configuration' });
+    await im.getByLabel('Devices use the same secret key as the principal token').check();
+    await im.getByRole('button', { name: 'Save' }).click();
+    await im.getByText(/^Saved \(token window/).waitFor();
+    await page.goto(`${sae.base}/admin/#/users/joao`);
+    await page.getByRole('heading', { name: 'User joao' }).waitFor();
+    await devices.getByLabel('Device name').fill('laptop');
+    await devices.getByRole('button', { name: 'Add device' }).click();
+    await page.getByText(/The device shares the principal token/).waitFor();
+    // Setting the device up needs the principal's secret: shown for this enrolment, with its QR.
+    assert.equal((await page.getByTestId('token-secret').textContent()).trim(), secret, 'the principal secret is shown for the new device');
+    await page.getByRole('img', { name: 'Enrolment QR code of the totp token' }).waitFor();
+    const laptopRow = page.getByRole('row').filter({ has: page.getByRole('cell', { name: 'laptop', exact: true }) });
+    assert.match(await laptopRow.textContent(), /yes/, 'the list says the device shares the principal secret');
+    const all = await page.evaluate(async () => (await fetch('/v1/users/joao/devices')).json());
+    const laptop = all.items.find((d) => d.name === 'laptop');
+    assert.equal(laptop.shares_principal, true);
+    assert.ok(all.items.filter((d) => d.name !== 'laptop').every((d) => !d.shares_principal && d.token_id !== laptop.token_id));
+    await shot(page, '39-user-device-shared');
+    const sharedOk = await check('joao', await freshTotp(secret));
+    assert.equal(sharedOk.body.valid, true, JSON.stringify(sharedOk));
+    // Back to the recommended setting for the tests that follow.
+    await page.goto(`${sae.base}/admin/#/im`);
+    await im.getByLabel('Devices use the same secret key as the principal token').uncheck();
+    await im.getByRole('button', { name: 'Save' }).click();
+    await im.getByText(/^Saved \(token window/).waitFor();
+    const imCfg = await page.evaluate(async () => (await fetch('/v1/config/im')).json());
+    assert.equal(imCfg.device_secret_same_as_principal, false);
 
     // Wallet editing: rename and describe; the users follow the wallet.
     await page.goto(`${sae.base}/admin/#/wallets`);

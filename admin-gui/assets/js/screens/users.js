@@ -370,7 +370,9 @@ async function devicesSection(u) {
     label: 'Add a device',
     onSubmit: async (fm) => {
       const d = await post(`/v1/users/${enc(u.login)}/devices`, values(fm));
-      mount(result, d.token ? enrolmentResult(d.token, u.login) : h('p', { text: 'The device shares the principal token.' }));
+      mount(result,
+        d.shares_principal ? h('p', { class: 'notice', text: 'The device shares the principal token: set it up with the principal’s secret below (same codes, same replay protection).' }) : null,
+        d.token ? enrolmentResult(d.token, u.login) : null);
       fm.reset();
       await refresh();
       return 'Device added.';
