@@ -15,6 +15,14 @@ fn callback_url(s: &Server) -> String {
     format!("http://{}/v1/oauth2/callback", s.addr)
 }
 
+/// The OAuth2 peer for `s` and an XOAUTH2 SMTP peer checking its tokens (`None`: Python
+/// peers unavailable and not required).
+fn peers(s: &Server) -> Option<(Peer, SmtpPeer)> {
+    let oauth = oauth_peer(&callback_url(s))?;
+    let smtp = SmtpPeer::xoauth2(&oauth)?;
+    Some((oauth, smtp))
+}
+
 fn create(s: &Server, path: &str, body: &Value) -> Value {
     let r = s.admin("POST", path, Some(body));
     assert_eq!(r.status, 201, "POST {path}: {}", r.body);
@@ -59,10 +67,7 @@ fn query_param(url: &str, key: &str) -> String {
 fn profiles_accounts_authorization_and_test_mail() {
     for backend in backends() {
         let s = Server::start(backend);
-        let Some(oauth) = oauth_peer(&callback_url(&s)) else {
-            return;
-        };
-        let Some(smtp) = SmtpPeer::xoauth2(&oauth) else {
+        let Some((oauth, smtp)) = peers(&s) else {
             return;
         };
         let presets = s.admin("GET", "/v1/oauth2/presets", None).json();
@@ -445,10 +450,7 @@ fn digits_run(text: &str) -> String {
 fn otp_by_email_is_delivered_through_the_fallback_account() {
     for backend in backends() {
         let s = Server::start(backend);
-        let Some(oauth) = oauth_peer(&callback_url(&s)) else {
-            return;
-        };
-        let Some(smtp) = SmtpPeer::xoauth2(&oauth) else {
+        let Some((oauth, smtp)) = peers(&s) else {
             return;
         };
         // The default account is down; the second active one delivers.
@@ -530,10 +532,7 @@ fn request_email(s: &Server, login: &str) -> String {
 fn a_forced_account_is_the_only_one_used_and_its_footer_ends_the_mail() {
     for backend in backends() {
         let s = Server::start(backend);
-        let Some(oauth) = oauth_peer(&callback_url(&s)) else {
-            return;
-        };
-        let Some(smtp) = SmtpPeer::xoauth2(&oauth) else {
+        let Some((oauth, smtp)) = peers(&s) else {
             return;
         };
         let cc = cc_profile(&s, &oauth, "cc");
