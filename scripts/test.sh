@@ -17,6 +17,7 @@ need_pkgs=()
 command -v oathtool >/dev/null || need_pkgs+=(oathtool)
 [ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need_pkgs+=(postgresql)
+[ -x /usr/sbin/dovecot ] || need_pkgs+=(dovecot-imapd dovecot-pop3d)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     log "installing ${need_pkgs[*]}"

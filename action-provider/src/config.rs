@@ -11,6 +11,8 @@
 //! pool_size = 16
 //! keyring_reload_secs = 30                  # re-read the keyring this often (0: only on SIGHUP)
 //! session_idle_s = 900                      # administrator console idle timeout
+//! import_body_limit = 67108864              # largest import upload, bytes (64 MiB)
+//! job_lease_s = 30                          # an import job's claim lapses after this
 //! ```
 
 use std::net::SocketAddr;
@@ -56,6 +58,20 @@ pub struct ServeArgs {
     /// [env: SAE_SESSION_IDLE_S] [default: 900]
     #[arg(long, env = "SAE_SESSION_IDLE_S")]
     pub session_idle_s: Option<u32>,
+    /// Log lines as `text` (colour only on a terminal) or `json` (one object per line)
+    /// [env: SAE_LOG_FORMAT]
+    #[arg(long, env = "SAE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How `sae serve` writes its log (to stderr; the level comes from `SAE_LOG`, default `info`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines; ANSI colour only when stderr is a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line (timestamp, level, target, fields).
+    Json,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -72,6 +88,8 @@ struct FileConfig {
     trusted_proxies: Option<Vec<String>>,
     keyring_reload_secs: Option<u64>,
     session_idle_s: Option<u32>,
+    import_body_limit: Option<usize>,
+    job_lease_s: Option<i64>,
 }
 
 /// The resolved configuration.
@@ -99,6 +117,11 @@ pub struct Config {
     pub keyring_reload: std::time::Duration,
     /// Idle seconds after which an administrator session ends (1..=86400).
     pub session_idle_s: u32,
+    /// Largest accepted import upload (`/v1/tokens/import`, `/v1/users/import`), bytes.
+    pub import_body_limit: u64,
+    /// Seconds an import job's claim holds without progress before another node (or this
+    /// one after a restart) takes the job over.
+    pub job_lease_s: i64,
 }
 
 /// Why the configuration could not be resolved.
@@ -167,6 +190,10 @@ impl Config {
             pool_size: file.pool_size.unwrap_or(16).clamp(1, 512),
             workers: file.workers,
             body_limit: file.body_limit.unwrap_or(64 * 1024),
+            import_body_limit: file
+                .import_body_limit
+                .map_or(64 << 20, |n| u64::try_from(n).unwrap_or(u64::MAX)),
+            job_lease_s: file.job_lease_s.unwrap_or(30).clamp(1, 3600),
             keyring_reload: std::time::Duration::from_secs(
                 serve
                     .keyring_reload_secs

@@ -40,7 +40,8 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
         num(14..16)?,
         num(17..19)?,
     );
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 60
+    {
         return None;
     }
     let mut rest = &s[19..];
@@ -70,6 +71,16 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se - offset)
 }
 
+/// The number of days of month `m` (1 to 12) of year `y` (proleptic Gregorian).
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
 // Howard Hinnant's civil calendar algorithms (proleptic Gregorian).
 fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
@@ -96,6 +107,29 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn impossible_dates_are_refused_and_real_ones_read() {
+        for bad in [
+            "2027-02-29T00:00:00Z",
+            "2027-02-31T00:00:00Z",
+            "2027-04-31T00:00:00Z",
+            "1900-02-29T00:00:00Z",
+            "2027-13-01T00:00:00Z",
+            "2027-00-10T00:00:00Z",
+            "2027-01-00T00:00:00Z",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+        for good in [
+            "2027-01-31T00:00:00Z",
+            "2028-02-29T12:00:00Z",
+            "2000-02-29T00:00:00Z",
+            "2027-12-31T23:59:59+01:00",
+        ] {
+            assert!(parse_rfc3339(good).is_some(), "{good}");
+        }
+    }
 
     #[test]
     fn known_instants() {

@@ -9,20 +9,43 @@
 
 mod support;
 
+#[path = "dovecot/peers.rs"]
+mod peers;
+
+/// The Dovecot the delivery tests start, shared rather than copied.
+#[path = "../../delivery/tests/email/dovecot.rs"]
+#[allow(dead_code, reason = "the server tests use part of the helper")]
+mod dovecot;
+
+/// The service account key maker of the delivery tests, shared rather than copied.
+#[path = "../../delivery/tests/email/service_account.rs"]
+mod service_account;
+
 mod api {
     mod admin;
     mod administration;
     mod bad_input;
     mod basics;
+    mod bounce_storm;
     mod console;
     mod crash;
+    mod gate;
+    mod hardening;
+    mod imports;
+    mod inbound;
+    mod inventory;
     mod keys;
     mod mail;
     mod mail_peers;
     mod nodes;
+    mod notifications;
+    mod oauth2_health;
     mod openapi_fuzz;
     mod otp;
     mod password;
     mod request;
+    mod service_account;
     mod sms;
+    mod sms_escaping;
+    mod sms_secrets;
 }

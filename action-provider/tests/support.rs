@@ -96,6 +96,29 @@ impl Server {
         database_url: Option<String>,
         extra: &[&str],
     ) -> Self {
+        Self::spawn(backend, dir, database_url, extra, false)
+    }
+
+    /// Starts a server on a fresh database of `backend` that logs at `debug` level into
+    /// [`Server::log_path`] (to check what the logs never hold).
+    pub fn start_logged(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let database_url = (backend == Backend::Postgres).then(fresh_pg_database);
+        Self::spawn(backend, dir, database_url, &[], true)
+    }
+
+    /// Where [`Server::start_logged`] writes the server's log.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("server.log")
+    }
+
+    fn spawn(
+        backend: Backend,
+        dir: tempfile::TempDir,
+        database_url: Option<String>,
+        extra: &[&str],
+        logged: bool,
+    ) -> Self {
         let port = free_port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let mut cmd = Command::new(sae_bin());
@@ -108,6 +131,12 @@ impl Server {
             .env("SAE_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
+        if logged {
+            let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+            cmd.env("SAE_LOG", "debug")
+                .stdout(log.try_clone().unwrap())
+                .stderr(log);
+        }
         if let Some(url) = &database_url {
             cmd.arg("--database-url").arg(url);
         }

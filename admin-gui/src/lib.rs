@@ -113,6 +113,9 @@ pub fn asset_names() -> Vec<String> {
 }
 
 #[cfg(test)]
+mod catalogue_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use actix_web::App;

@@ -1,280 +1,158 @@
-//! Why a send failed, classified for retry and failover.
+//! [`ErrorClass`]: the one classification of a failed send, shared by the SMS and e-mail
+//! channels, and [`Outcome`]: how one attempt ended.
 //!
-//! Classification (lettre-style):
+//! Each channel's error ([`crate::sms::SendError`], [`crate::email::SendError`],
+//! [`crate::email::DispatchError`]) says what went wrong in its own terms and implements
+//! [`Classified`]: `class()`, `is_transient()`, `is_permanent()` and `is_timeout()` (lettre's
+//! accessors). Retry and failover look only at the class:
 //!
-//! | variant | class |
-//! |---|---|
-//! | [`SendError::Connect`] (refused, DNS, TLS), [`SendError::Timeout`], [`SendError::Transport`] | transient |
-//! | [`SendError::HttpStatus`] 408, 425, 429, 5xx | transient |
-//! | [`SendError::HttpStatus`] other (4xx, unexpected 1xx/3xx) | permanent |
-//! | [`SendError::SoapFault`] `Server` / `Receiver` | transient |
-//! | [`SendError::SoapFault`] `Client` / `Sender` and every other code | permanent |
-//! | [`SendError::MissingKeys`], [`SendError::UnreadableAnswer`], [`SendError::Wsdl`], [`SendError::Request`], [`SendError::Authentication`], [`SendError::ClientSetup`] | permanent |
-//!
-//! "Permanent" means "this broker will refuse the same request again"; failover still tries
-//! the other broker (see [`crate::failover`]). No variant carries a secret or the message
-//! text: excerpts and fault strings are redacted (`***` for the code) and capped.
+//! | class | may pass later, same peer | another peer may do better | produced by |
+//! |---|---|---|---|
+//! | [`ErrorClass::Transient`] | yes | yes | both channels |
+//! | [`ErrorClass::Timeout`] | yes | yes | both channels |
+//! | [`ErrorClass::Permanent`] | no | yes | both channels |
+//! | [`ErrorClass::Recipient`] | no | no | e-mail (SMTP 5.1.x); SMS brokers report no such refusal |
 
-/// A failed send through one broker.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+use std::fmt;
+
+/// How a failed send is classified: the only thing retry and failover decide on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum SendError {
-    /// The broker could not be reached: connection refused, DNS failure, TLS handshake.
-    #[error("could not connect to the broker: {reason}")]
-    Connect {
-        /// What the HTTP client reported.
-        reason: String,
-    },
-    /// The broker did not answer within the broker's timeout (connect or total).
-    #[error("the broker did not answer within {after_ms} ms")]
-    Timeout {
-        /// The timeout that expired, in milliseconds.
-        after_ms: u64,
-    },
-    /// The connection failed after it was established (reset, truncated answer).
-    #[error("the connection to the broker failed: {reason}")]
-    Transport {
-        /// What the HTTP client reported.
-        reason: String,
-    },
-    /// The broker answered with a non-success HTTP status and no SOAP fault.
-    #[error("the broker answered HTTP {status}")]
-    HttpStatus {
-        /// The HTTP status code.
-        status: u16,
-        /// Redacted start of the answer.
-        excerpt: String,
-    },
-    /// The SOAP broker answered with a fault.
-    #[error("SOAP fault {code}: {reason}")]
-    SoapFault {
-        /// The fault code's local part (`Client`, `Server`, `Sender`, `Receiver`, …).
-        code: String,
-        /// The fault string / reason text (redacted, capped).
-        reason: String,
-        /// The HTTP status of the answer.
-        status: u16,
-        /// Redacted start of the answer.
-        excerpt: String,
-    },
-    /// The answer lacks keys that the configuration requires.
-    #[error("the answer lacks the required keys {}", missing.join(", "))]
-    MissingKeys {
-        /// The missing keys, as configured.
-        missing: Vec<String>,
-        /// The HTTP status of the answer.
-        status: u16,
-        /// Redacted start of the answer.
-        excerpt: String,
-    },
-    /// The answer could not be read as the protocol requires (not JSON, not a SOAP envelope).
-    #[error("the broker's answer is unreadable: {reason}")]
-    UnreadableAnswer {
-        /// What is wrong with it.
-        reason: String,
-        /// The HTTP status of the answer.
-        status: u16,
-        /// Redacted start of the answer.
-        excerpt: String,
-    },
-    /// The WSDL could be fetched but not used: unparseable, or lacking the operation.
-    #[error("WSDL {url}: {reason}")]
-    Wsdl {
-        /// The WSDL URL.
-        url: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// The request could not be built from the configuration and the message (for example a
-    /// variable that the SOAP operation does not have).
-    #[error("cannot build the request: {reason}")]
-    Request {
-        /// Why.
-        reason: String,
-    },
-    /// The broker's authentication challenge could not be answered, or refused the credentials.
-    #[error("authentication with the broker failed: {reason}")]
-    Authentication {
-        /// Why.
-        reason: String,
-        /// The HTTP status of the last answer.
-        status: u16,
-    },
-    /// The HTTP client could not be set up (TLS backend initialisation).
-    #[error("cannot set up the HTTP client: {reason}")]
-    ClientSetup {
-        /// What the HTTP client reported.
-        reason: String,
-    },
+pub enum ErrorClass {
+    /// Trying again later through the same peer may work: connection refused or reset, DNS,
+    /// HTTP 408/425/429/5xx, a SOAP `Server` fault, SMTP 4xx, a token endpoint that was
+    /// unreachable.
+    Transient,
+    /// A timeout expired (connect or total): a transient failure, told apart because a peer
+    /// that times out is slow rather than refusing.
+    Timeout,
+    /// This peer will refuse the same request again: misconfiguration, refused credentials,
+    /// a TLS failure, HTTP 4xx, a SOAP `Client` fault, SMTP 5xx. Another peer is configured
+    /// independently, so failover still tries it.
+    Permanent,
+    /// The recipient itself was refused (SMTP 5xx with enhanced status 5.1.x): permanent, and
+    /// every other peer would refuse it too.
+    Recipient,
 }
 
-impl SendError {
-    /// Whether the same request may succeed later on the same broker.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            Self::Connect { .. } | Self::Timeout { .. } | Self::Transport { .. } => true,
-            Self::HttpStatus { status, .. } => status_is_transient(*status),
-            Self::SoapFault { code, .. } => fault_is_transient(code),
-            Self::MissingKeys { .. }
-            | Self::UnreadableAnswer { .. }
-            | Self::Wsdl { .. }
-            | Self::Request { .. }
-            | Self::Authentication { .. }
-            | Self::ClientSetup { .. } => false,
-        }
+impl ErrorClass {
+    /// Whether the same request may succeed later through the same peer
+    /// ([`Transient`](Self::Transient) or [`Timeout`](Self::Timeout)).
+    pub fn is_transient(self) -> bool {
+        matches!(self, Self::Transient | Self::Timeout)
     }
 
-    /// Whether the broker will refuse the same request again (the opposite of transient).
-    pub fn is_permanent(&self) -> bool {
+    /// Whether the peer will refuse the same request again (the opposite of transient).
+    pub fn is_permanent(self) -> bool {
         !self.is_transient()
     }
 
+    /// Whether a timeout expired.
+    pub fn is_timeout(self) -> bool {
+        self == Self::Timeout
+    }
+
+    /// Whether another peer may do better: every class but [`Recipient`](Self::Recipient).
+    pub fn another_peer_may_succeed(self) -> bool {
+        self != Self::Recipient
+    }
+
+    /// The stable snake_case name: `transient`, `timeout`, `permanent`, `recipient`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Transient => "transient",
+            Self::Timeout => "timeout",
+            Self::Permanent => "permanent",
+            Self::Recipient => "recipient",
+        }
+    }
+}
+
+impl fmt::Display for ErrorClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error that carries the shared [`ErrorClass`]: the accessors retry and failover use,
+/// the same on both channels.
+pub trait Classified {
+    /// The class retry and failover decide on.
+    fn class(&self) -> ErrorClass;
+
+    /// Whether the same request may succeed later through the same peer.
+    fn is_transient(&self) -> bool {
+        self.class().is_transient()
+    }
+
+    /// Whether the peer will refuse the same request again (the opposite of transient).
+    fn is_permanent(&self) -> bool {
+        self.class().is_permanent()
+    }
+
     /// Whether a timeout expired (a transient failure).
-    pub fn is_timeout(&self) -> bool {
-        matches!(self, Self::Timeout { .. })
-    }
-
-    /// The HTTP status of the broker's answer, when there was one.
-    pub fn http_status(&self) -> Option<u16> {
-        match self {
-            Self::HttpStatus { status, .. }
-            | Self::SoapFault { status, .. }
-            | Self::MissingKeys { status, .. }
-            | Self::UnreadableAnswer { status, .. }
-            | Self::Authentication { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-
-    /// The SOAP fault as `code: reason`, when the answer was a fault.
-    pub fn fault(&self) -> Option<String> {
-        match self {
-            Self::SoapFault { code, reason, .. } => Some(format!("{code}: {reason}")),
-            _ => None,
-        }
-    }
-
-    /// The redacted start of the broker's answer, when there was one.
-    pub fn excerpt(&self) -> Option<&str> {
-        match self {
-            Self::HttpStatus { excerpt, .. }
-            | Self::SoapFault { excerpt, .. }
-            | Self::MissingKeys { excerpt, .. }
-            | Self::UnreadableAnswer { excerpt, .. } => Some(excerpt),
-            _ => None,
-        }
+    fn is_timeout(&self) -> bool {
+        self.class().is_timeout()
     }
 }
 
-/// 408 Request Timeout, 425 Too Early, 429 Too Many Requests and every 5xx may pass.
-fn status_is_transient(status: u16) -> bool {
-    matches!(status, 408 | 425 | 429 | 500..=599)
+/// How one attempt through one peer (SMS broker or SMTP account) ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// The peer accepted the message.
+    Delivered,
+    /// The attempt failed, with this class.
+    Failed(ErrorClass),
 }
 
-/// SOAP 1.1 `Server[.x]` and SOAP 1.2 `Receiver` are the broker's own trouble.
-fn fault_is_transient(code: &str) -> bool {
-    let head = code.split('.').next().unwrap_or(code);
-    matches!(head, "Server" | "Receiver")
+impl Outcome {
+    /// Whether the peer accepted the message.
+    pub fn is_delivered(self) -> bool {
+        self == Self::Delivered
+    }
+
+    /// The class of a failed attempt; `None` when delivered.
+    pub fn failure(self) -> Option<ErrorClass> {
+        match self {
+            Self::Delivered => None,
+            Self::Failed(class) => Some(class),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::ErrorClass::{Permanent, Recipient, Timeout, Transient};
     use super::*;
 
-    fn status(status: u16) -> SendError {
-        SendError::HttpStatus {
-            status,
-            excerpt: String::new(),
-        }
-    }
-
-    fn fault(code: &str) -> SendError {
-        SendError::SoapFault {
-            code: code.into(),
-            reason: "r".into(),
-            status: 500,
-            excerpt: String::new(),
-        }
-    }
-
     #[test]
-    fn classification_table() {
-        let rows: Vec<(&str, SendError, bool, bool)> = vec![
-            // (row, error, transient, timeout)
-            (
-                "refused",
-                SendError::Connect {
-                    reason: "refused".into(),
-                },
-                true,
-                false,
-            ),
-            ("timeout", SendError::Timeout { after_ms: 100 }, true, true),
-            (
-                "reset",
-                SendError::Transport {
-                    reason: "reset".into(),
-                },
-                true,
-                false,
-            ),
-            ("500", status(500), true, false),
-            ("503", status(503), true, false),
-            ("429", status(429), true, false),
-            ("408", status(408), true, false),
-            ("400", status(400), false, false),
-            ("401", status(401), false, false),
-            ("404", status(404), false, false),
-            ("302", status(302), false, false),
-            ("fault Server", fault("Server"), true, false),
-            ("fault Server.Busy", fault("Server.Busy"), true, false),
-            ("fault Receiver", fault("Receiver"), true, false),
-            ("fault Client", fault("Client"), false, false),
-            ("fault Sender", fault("Sender"), false, false),
-            (
-                "fault VersionMismatch",
-                fault("VersionMismatch"),
-                false,
-                false,
-            ),
-            (
-                "missing keys",
-                SendError::MissingKeys {
-                    missing: vec!["id".into()],
-                    status: 200,
-                    excerpt: String::new(),
-                },
-                false,
-                false,
-            ),
-            (
-                "request",
-                SendError::Request { reason: "x".into() },
-                false,
-                false,
-            ),
+    fn class_table() {
+        // (class, transient, permanent, timeout, another peer, name)
+        let rows = [
+            (Transient, true, false, false, true, "transient"),
+            (Timeout, true, false, true, true, "timeout"),
+            (Permanent, false, true, false, true, "permanent"),
+            (Recipient, false, true, false, false, "recipient"),
         ];
-        for (row, error, transient, timeout) in rows {
-            assert_eq!(error.is_transient(), transient, "row {row}: transient");
-            assert_eq!(error.is_permanent(), !transient, "row {row}: permanent");
-            assert_eq!(error.is_timeout(), timeout, "row {row}: timeout");
+        for (class, transient, permanent, timeout, another, name) in rows {
+            assert_eq!(class.is_transient(), transient, "row {name}: transient");
+            assert_eq!(class.is_permanent(), permanent, "row {name}: permanent");
+            assert_eq!(class.is_timeout(), timeout, "row {name}: timeout");
+            assert_eq!(
+                class.another_peer_may_succeed(),
+                another,
+                "row {name}: another peer"
+            );
+            assert_eq!(class.to_string(), name, "row {name}: name");
         }
     }
 
     #[test]
-    fn accessors_report_status_fault_and_excerpt() {
-        let error = SendError::SoapFault {
-            code: "Client".into(),
-            reason: "invalid destination".into(),
-            status: 500,
-            excerpt: "<Envelope>".into(),
-        };
-        assert_eq!(error.http_status(), Some(500));
-        assert_eq!(
-            error.fault().as_deref(),
-            Some("Client: invalid destination")
-        );
-        assert_eq!(error.excerpt(), Some("<Envelope>"));
-        assert_eq!(SendError::Timeout { after_ms: 5 }.http_status(), None);
+    fn outcome_reports_its_failure() {
+        assert!(Outcome::Delivered.is_delivered());
+        assert_eq!(Outcome::Delivered.failure(), None);
+        let failed = Outcome::Failed(Timeout);
+        assert!(!failed.is_delivered());
+        assert_eq!(failed.failure(), Some(Timeout));
     }
 }

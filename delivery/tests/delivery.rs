@@ -6,8 +6,10 @@
 )]
 
 mod delivery {
+    pub mod escaping;
     pub mod failover;
     pub mod peers;
     pub mod rest;
     pub mod soap;
+    pub mod soap_login;
 }

@@ -1,8 +1,9 @@
 //! Message and broker templates: parse with both tag sets, render, estimate SMS segments.
+//! Broker templates may hold `{secret.NAME}`; message templates never do.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sae_core::template::{TagSet, TagValues, Template};
+use sae_core::template::{TagSet, TagValues, Template, is_secret_name};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -17,10 +18,28 @@ fuzz_target!(|data: &[u8]| {
             "a message template is a valid broker template"
         );
     }
+    if let Ok(message) = &message {
+        assert_eq!(
+            message.secret_names().count(),
+            0,
+            "message templates hold no secret tags"
+        );
+    }
     for template in [message, broker].into_iter().flatten() {
         assert_eq!(template.as_str(), text);
-        // Each tag rendered as its own `{name}` gives the source back: tags and literal
-        // text are split exactly.
+        let names: Vec<&str> = template.secret_names().collect();
+        for name in &names {
+            assert!(is_secret_name(name), "a secret name is [A-Za-z0-9_]{{1,64}}: {name:?}");
+            assert!(text.contains(&format!("{{secret.{name}}}")));
+        }
+        // Each tag (and each secret) rendered as its own `{name}` gives the source back: tags
+        // and literal text are split exactly.
+        let spelled: Vec<String> = names.iter().map(|name| format!("{{secret.{name}}}")).collect();
+        let own: Vec<(&str, &str)> = names
+            .iter()
+            .zip(&spelled)
+            .map(|(name, spelled)| (*name, spelled.as_str()))
+            .collect();
         let itself = TagValues {
             otp: "{otp}",
             login: "{login}",
@@ -29,6 +48,7 @@ fuzz_target!(|data: &[u8]| {
             app: "{app}",
             phone: "{phone}",
             message: "{message}",
+            secrets: &own,
         };
         assert_eq!(template.render(&itself).as_str(), text);
         let sample = TagValues {
@@ -39,6 +59,7 @@ fuzz_target!(|data: &[u8]| {
             app: "VPN",
             phone: "351912345678",
             message: "Your code is 123456\n",
+            secrets: &[("API_KEY", "k\"<&>'\\")],
         };
         let rendered = template.render(&sample);
         let _ = template.render_json(&sample);

@@ -14,7 +14,7 @@ use thiserror::Error;
 /// RFC 4648 base32 alphabet.
 const BASE32_ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 /// Lower-case hexadecimal digits.
-const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+pub(crate) const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// Why an encoded input was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]

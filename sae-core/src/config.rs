@@ -9,12 +9,16 @@
 //! [`check_switches`] scans the existing users and lists the first conflicts.
 
 mod conflicts;
+mod login;
 mod normalize;
 
 pub use conflicts::{
     Conflict, ExistingUser, MAX_REPORTED_CONFLICTS, check_switches, find_conflicts,
 };
-pub use normalize::{check_login_is_email, normalize_document, normalize_email, normalize_mobile};
+pub use login::{LoginKeys, confusable, forbidden_in_login, login_key};
+pub use normalize::{
+    check_login, check_login_is_email, normalize_document, normalize_email, normalize_mobile,
+};
 
 use serde::{Deserialize, Serialize};
 
@@ -65,6 +69,12 @@ pub enum ConfigError {
         /// Why it is refused.
         reason: &'static str,
     },
+    /// A login breaks the structural rules of [`check_login`].
+    #[error("login: {reason}")]
+    InvalidLogin {
+        /// Why it is refused.
+        reason: &'static str,
+    },
     /// A document (national id) holds no digits.
     #[error("document: not a valid document: {reason}")]
     InvalidDocument {
@@ -90,6 +100,7 @@ impl ConfigError {
             Self::CodeTtlOutOfRange { .. } => "code_ttl_s",
             Self::InvalidEmail { field, .. } => field,
             Self::InvalidMobile { .. } => "mobile",
+            Self::InvalidLogin { .. } => "login",
             Self::InvalidDocument { .. } => "document",
             Self::ConflictsWithExistingUsers { conflicts } => conflicts
                 .first()

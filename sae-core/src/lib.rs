@@ -4,6 +4,7 @@
 pub mod acl;
 pub mod codec;
 pub mod config;
+pub mod import;
 pub mod lockout;
 pub mod otp;
 pub mod password;

@@ -3,8 +3,11 @@
 //! A tag is `{` + `[a-z_]+` + `}`; any other brace is literal text (`{ }`, `{A}`, `{{`, a lone
 //! `}`). Templates are parsed when saved, so an unknown tag is refused then, with its name and
 //! character offset, never at send time. Two tag sets exist: message templates (`{otp}`,
-//! `{login}`, `{name}`, `{expires_in}`, `{app}`) and broker templates (the same plus `{phone}`
-//! and `{message}`).
+//! `{login}`, `{name}`, `{expires_in}`, `{app}`) and broker templates (the same plus `{phone}`,
+//! `{message}` and the broker's secrets, `{secret.NAME}` with `NAME` = `[A-Za-z0-9_]{1,64}`).
+//! A `{secret.` that runs to a `}` without a space or `{` must name a secret correctly, so a
+//! mistyped secret tag is refused instead of being sent as text; message templates refuse
+//! secret tags.
 //!
 //! - [`Template`]: one parsed text; renders plain, JSON-escaped, or with any escaping.
 //! - [`MessageTemplate`], [`MessageTemplates`]: the administrator's templates per channel.
@@ -55,6 +58,30 @@ pub enum TemplateError {
         /// The tags this template may use.
         known: &'static str,
     },
+    /// A `{secret.NAME}` tag in a message template (secrets belong to brokers).
+    #[error(
+        "{field}: the secret tag at character {offset} is only available in broker templates; \
+         message templates know {known}"
+    )]
+    SecretNotAllowed {
+        /// The template field.
+        field: &'static str,
+        /// 0-based character offset of its `{`.
+        offset: usize,
+        /// The tags this template may use.
+        known: &'static str,
+    },
+    /// A `{secret.…}` tag whose name is not `[A-Za-z0-9_]{1,64}`.
+    #[error(
+        "{field}: the secret tag at character {offset} needs a name of 1 to 64 letters, digits \
+         or _ (`{{secret.API_KEY}}`)"
+    )]
+    InvalidSecretName {
+        /// The template field.
+        field: &'static str,
+        /// 0-based character offset of its `{`.
+        offset: usize,
+    },
     /// The text is longer than [`TEXT_MAX_BYTES`].
     #[error("{field}: {bytes} bytes is too long; at most 16384 are allowed")]
     TextTooLong {
@@ -81,8 +108,9 @@ pub enum TemplateError {
         /// The template's channel.
         channel: Channel,
     },
-    /// A subject with a line break (it would break the mail header).
-    #[error("subject: must be a single line")]
+    /// A subject with a line break or another control character (it would break or garble
+    /// the mail header).
+    #[error("subject: must be a single line without control characters")]
     SubjectLineBreak,
     /// The template id is empty, too long or has control characters.
     #[error("id: {reason}")]
@@ -95,12 +123,6 @@ pub enum TemplateError {
     DuplicateId {
         /// The repeated id.
         id: String,
-    },
-    /// A channel that has templates has none marked default.
-    #[error("default: no {channel} template is marked default; mark exactly one")]
-    NoDefault {
-        /// The channel.
-        channel: Channel,
     },
     /// A channel has more than one default template.
     #[error("default: {channel} templates {first:?} and {second:?} are both marked default")]
@@ -142,6 +164,8 @@ impl TemplateError {
         match self {
             Self::UnknownTag { field, .. }
             | Self::TagNotAllowed { field, .. }
+            | Self::SecretNotAllowed { field, .. }
+            | Self::InvalidSecretName { field, .. }
             | Self::TextTooLong { field, .. }
             | Self::EmptyText { field } => field,
             Self::MissingOtpTag => "text",
@@ -149,7 +173,7 @@ impl TemplateError {
                 "subject"
             }
             Self::InvalidId { .. } | Self::DuplicateId { .. } => "id",
-            Self::NoDefault { .. } | Self::MultipleDefaults { .. } => "default",
+            Self::MultipleDefaults { .. } => "default",
             Self::UnknownTemplate { .. } | Self::WrongChannel { .. } | Self::NoTemplate { .. } => {
                 "template"
             }
@@ -229,14 +253,16 @@ impl TagSet {
     pub fn describe(self) -> &'static str {
         match self {
             TagSet::Message => "{otp}, {login}, {name}, {expires_in}, {app}",
-            TagSet::Broker => "{otp}, {login}, {name}, {expires_in}, {app}, {phone}, {message}",
+            TagSet::Broker => {
+                "{otp}, {login}, {name}, {expires_in}, {app}, {phone}, {message}, {secret.NAME}"
+            }
         }
     }
 }
 
 /// The values substituted for tags; a tag without a value renders as nothing.
 ///
-/// `Debug` hides `otp` and `message` (which carries the code).
+/// `Debug` hides `otp` and `message` (which carries the code) and every secret's value.
 #[derive(Clone, Copy, Default)]
 pub struct TagValues<'a> {
     /// `{otp}`.
@@ -253,6 +279,8 @@ pub struct TagValues<'a> {
     pub phone: &'a str,
     /// `{message}`.
     pub message: &'a str,
+    /// `{secret.NAME}` (broker templates): name → value.
+    pub secrets: &'a [(&'a str, &'a str)],
 }
 
 impl<'a> TagValues<'a> {
@@ -268,10 +296,19 @@ impl<'a> TagValues<'a> {
             Tag::Message => self.message,
         }
     }
+
+    /// The value of the secret `name`, when given.
+    pub fn secret(&self, name: &str) -> Option<&'a str> {
+        self.secrets
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|(_, value)| *value)
+    }
 }
 
 impl fmt::Debug for TagValues<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secret_names: Vec<&str> = self.secrets.iter().map(|(name, _)| *name).collect();
         f.debug_struct("TagValues")
             .field("otp", &"<redacted>")
             .field("login", &self.login)
@@ -280,14 +317,26 @@ impl fmt::Debug for TagValues<'_> {
             .field("app", &self.app)
             .field("phone", &self.phone)
             .field("message", &"<redacted>")
+            .field("secrets", &secret_names)
             .finish()
     }
+}
+
+/// Longest secret name, in characters.
+pub const SECRET_NAME_MAX_CHARS: usize = 64;
+
+/// Whether `name` is a valid secret name: `[A-Za-z0-9_]{1,64}`.
+pub fn is_secret_name(name: &str) -> bool {
+    (1..=SECRET_NAME_MAX_CHARS).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
     Literal(Range<usize>),
     Tag(Tag),
+    /// `{secret.NAME}`: the range of `NAME` in the source.
+    Secret(Range<usize>),
 }
 
 /// A parsed template: literal text and tags, checked against its tag set.
@@ -325,6 +374,15 @@ impl Template {
         self.parts.contains(&Part::Tag(tag))
     }
 
+    /// The secret names the template uses (`{secret.NAME}`), in order of appearance, repeats
+    /// included. Always empty for message templates.
+    pub fn secret_names(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|part| match part {
+            Part::Secret(range) => self.source.get(range.clone()),
+            Part::Literal(_) | Part::Tag(_) => None,
+        })
+    }
+
     /// Renders with the tag values inserted as they are.
     pub fn render(&self, values: &TagValues<'_>) -> Zeroizing<String> {
         self.render_with(values, |value, out| out.push_str(value))
@@ -349,6 +407,7 @@ impl Template {
             .map(|part| match part {
                 Part::Literal(range) => range.len(),
                 Part::Tag(tag) => values.value(*tag).len(),
+                Part::Secret(range) => self.secret_value(range, values).len(),
             })
             .sum();
         let mut out = Zeroizing::new(String::with_capacity(capacity));
@@ -358,9 +417,17 @@ impl Template {
                     out.push_str(self.source.get(range.clone()).unwrap_or_default())
                 }
                 Part::Tag(tag) => escape(values.value(*tag), &mut out),
+                Part::Secret(range) => escape(self.secret_value(range, values), &mut out),
             }
         }
         out
+    }
+
+    fn secret_value<'v>(&self, name: &Range<usize>, values: &TagValues<'v>) -> &'v str {
+        self.source
+            .get(name.clone())
+            .and_then(|name| values.secret(name))
+            .unwrap_or_default()
     }
 
     /// The SMS encoding and segment count of the text rendered with `values`.
@@ -392,6 +459,29 @@ fn parse_parts(field: &'static str, source: &str, set: TagSet) -> Result<Vec<Par
             at += 1;
             continue;
         }
+        let offset = || source.get(..at).map_or(0, |before| before.chars().count());
+        if let Some(name) = secret_tag(source, at) {
+            if set == TagSet::Message {
+                return Err(TemplateError::SecretNotAllowed {
+                    field,
+                    offset: offset(),
+                    known: set.describe(),
+                });
+            }
+            if !is_secret_name(source.get(name.clone()).unwrap_or_default()) {
+                return Err(TemplateError::InvalidSecretName {
+                    field,
+                    offset: offset(),
+                });
+            }
+            if literal_start < at {
+                parts.push(Part::Literal(literal_start..at));
+            }
+            at = name.end + 1;
+            parts.push(Part::Secret(name));
+            literal_start = at;
+            continue;
+        }
         let name_start = at + 1;
         let name_len = bytes[name_start..]
             .iter()
@@ -405,7 +495,6 @@ fn parse_parts(field: &'static str, source: &str, set: TagSet) -> Result<Vec<Par
         }
         // The name is ASCII, so these byte offsets are character boundaries.
         let name = source.get(name_start..name_end).unwrap_or_default();
-        let offset = || source.get(..at).map_or(0, |before| before.chars().count());
         let tag = match Tag::from_name(name) {
             Some(tag) if set.allows(tag) => tag,
             Some(tag) => {
@@ -438,6 +527,22 @@ fn parse_parts(field: &'static str, source: &str, set: TagSet) -> Result<Vec<Par
     Ok(parts)
 }
 
+/// When `{secret.` starts at byte `at` and runs to a `}` with no space or `{` before it: the
+/// byte range of what stands between `{secret.` and that `}` (a name to check).
+fn secret_tag(source: &str, at: usize) -> Option<Range<usize>> {
+    const OPEN: &[u8] = b"{secret.";
+    let bytes = source.as_bytes();
+    if !bytes.get(at..)?.starts_with(OPEN) {
+        return None;
+    }
+    let start = at + OPEN.len();
+    let len = bytes
+        .get(start..)?
+        .iter()
+        .position(|b| matches!(b, b'}' | b'{') || b.is_ascii_whitespace())?;
+    (bytes.get(start + len) == Some(&b'}')).then_some(start..start + len)
+}
+
 /// Appends `value` escaped as the content of a JSON string.
 fn push_json_escaped(value: &str, out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -462,170 +567,4 @@ fn push_json_escaped(value: &str, out: &mut String) {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    reason = "a test fails loudly on an unexpected error"
-)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn values() -> TagValues<'static> {
-        TagValues {
-            otp: "123456",
-            login: "ana",
-            name: "Ana \"A\" Silva\n",
-            expires_in: "5 minutes",
-            app: "Bank",
-            phone: "5511912345678",
-            message: "Code 123456",
-        }
-    }
-
-    #[test]
-    fn literal_braces_stay_text() {
-        let rows = [
-            ("{ }", "{ }"),
-            ("{A}", "{A}"),
-            ("{{otp}}", "{123456}"),
-            ("}", "}"),
-            ("{", "{"),
-            ("{otp", "{otp"),
-            ("{}", "{}"),
-            ("{otp }", "{otp }"),
-            ("{o-tp}", "{o-tp}"),
-            ("{Otp}", "{Otp}"),
-            ("a}{otp}{", "a}123456{"),
-            ("ü{otp}é", "ü123456é"),
-            (
-                "Your {app} code is {otp}, valid {expires_in}.",
-                "Your Bank code is 123456, valid 5 minutes.",
-            ),
-        ];
-        for (text, expected) in rows {
-            let template = Template::parse("text", text, TagSet::Message).unwrap();
-            assert_eq!(
-                template.render(&values()).as_str(),
-                expected,
-                "row {text:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn unknown_and_disallowed_tags_are_refused() {
-        let err = Template::parse("text", "Olá {nome}, {otp}", TagSet::Message).unwrap_err();
-        assert_eq!(
-            err,
-            TemplateError::UnknownTag {
-                field: "text",
-                tag: "nome".into(),
-                offset: 4,
-                known: TagSet::Message.describe(),
-            }
-        );
-        assert!(err.to_string().contains("{nome} at character 4"), "{err}");
-        let err = Template::parse("text", "{otp} to {phone}", TagSet::Message).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                TemplateError::TagNotAllowed {
-                    tag: "phone",
-                    offset: 9,
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
-        assert!(Template::parse("body", "{otp} to {phone}", TagSet::Broker).is_ok());
-        let long = format!("{{{}}}", "a".repeat(500));
-        let TemplateError::UnknownTag { tag, .. } =
-            Template::parse("text", long, TagSet::Broker).unwrap_err()
-        else {
-            panic!("expected UnknownTag");
-        };
-        assert_eq!(tag.len(), 64);
-    }
-
-    #[test]
-    fn json_rendering_escapes_values_only() {
-        let template = Template::parse(
-            "body",
-            r#"{"to":"{phone}","text":"{message} {name}"}"#,
-            TagSet::Broker,
-        )
-        .unwrap();
-        let rendered = template.render_json(&values());
-        assert_eq!(
-            rendered.as_str(),
-            r#"{"to":"5511912345678","text":"Code 123456 Ana \"A\" Silva\n"}"#
-        );
-        let parsed: serde_json::Value = serde_json::from_str(&rendered).unwrap();
-        assert_eq!(parsed["text"], "Code 123456 Ana \"A\" Silva\n");
-    }
-
-    #[test]
-    fn json_escape_table() {
-        let rows = [
-            ("plain", "plain"),
-            ("a\"b", "a\\\"b"),
-            ("back\\slash", "back\\\\slash"),
-            ("\t\r\n\u{8}\u{c}", "\\t\\r\\n\\b\\f"),
-            ("\u{1}\u{1f}", "\\u0001\\u001f"),
-            ("é€😀/", "é€😀/"),
-        ];
-        for (input, expected) in rows {
-            let mut out = String::new();
-            push_json_escaped(input, &mut out);
-            assert_eq!(out, expected, "row {input:?}");
-        }
-    }
-
-    #[test]
-    fn too_long_text_is_refused() {
-        let err =
-            Template::parse("text", "x".repeat(TEXT_MAX_BYTES + 1), TagSet::Message).unwrap_err();
-        assert_eq!(
-            err,
-            TemplateError::TextTooLong {
-                field: "text",
-                bytes: TEXT_MAX_BYTES + 1
-            }
-        );
-    }
-
-    #[test]
-    fn debug_hides_the_code() {
-        let values = TagValues {
-            otp: "271828",
-            message: "Code 271828",
-            ..values()
-        };
-        let debug = format!("{values:?}");
-        assert!(!debug.contains("271828"), "{debug}");
-        assert!(debug.contains("Bank"), "{debug}");
-    }
-
-    proptest! {
-        #[test]
-        fn parse_never_panics(text in any::<String>()) {
-            let _ = Template::parse("text", text.clone(), TagSet::Broker);
-            let _ = Template::parse("text", text, TagSet::Message);
-        }
-
-        #[test]
-        fn text_without_tags_renders_unchanged(text in "[^{]*") {
-            let template = Template::parse("text", text.clone(), TagSet::Message).unwrap();
-            let rendered = template.render(&values());
-            prop_assert_eq!(rendered.as_str(), text.as_str());
-        }
-
-        #[test]
-        fn json_escaped_values_parse_back(value in any::<String>()) {
-            let template = Template::parse("body", r#"{"m":"{message}"}"#, TagSet::Broker).unwrap();
-            let values = TagValues { message: &value, ..TagValues::default() };
-            let parsed: serde_json::Value = serde_json::from_str(&template.render_json(&values)).unwrap();
-            prop_assert_eq!(parsed["m"].as_str(), Some(value.as_str()));
-        }
-    }
-}
+mod tests;

@@ -1,13 +1,9 @@
-//! API keys: long random tokens stored as SHA-256 digests, shown once.
+//! The `api_keys` table: long random keys stored as SHA-256 digests, shown once.
 
 use diesel::prelude::*;
-use rand::Rng as _;
 use sha2::{Digest as _, Sha256};
-use zeroize::Zeroizing;
 
-use super::schema::api_keys;
-use super::{DbConn, StoreError};
-use crate::{with_conn, write_tx};
+use super::schema::{admin_groups, api_keys};
 
 /// What an API key may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,93 +53,84 @@ pub struct ApiKey {
     pub revoked_at: Option<i64>,
 }
 
-#[derive(Insertable)]
+/// An API key to insert (its digest only).
+#[derive(Debug, Insertable)]
 #[diesel(table_name = api_keys)]
-struct NewApiKey<'a> {
-    name: &'a str,
-    scope: &'a str,
-    digest: &'a str,
-    prefix: &'a str,
-    group_id: Option<i64>,
-    created_at: i64,
+pub struct NewApiKey<'a> {
+    /// Name.
+    pub name: &'a str,
+    /// `otp` or `admin`.
+    pub scope: &'a str,
+    /// SHA-256 of the key (hex), see [`digest`].
+    pub digest: &'a str,
+    /// First characters of the key.
+    pub prefix: &'a str,
+    /// Administrator group.
+    pub group_id: Option<i64>,
+    /// Creation time.
+    pub created_at: i64,
 }
 
-/// The SHA-256 digest (hex) under which a presented key is looked up.
+/// The SHA-256 digest (hex) under which a presented key (or session cookie) is looked up.
 pub fn digest(key: &str) -> String {
     data_encoding::HEXLOWER.encode(&Sha256::digest(key.as_bytes()))
 }
 
-/// Creates a key; returns the stored row and the key (to show once).
-pub fn create(
-    conn: &mut DbConn,
-    name: &str,
-    scope: Scope,
-    group_id: Option<i64>,
-    now: i64,
-) -> Result<(ApiKey, Zeroizing<String>), StoreError> {
-    let mut raw = Zeroizing::new([0u8; 32]);
-    crate::crypto::os_rng().fill_bytes(raw.as_mut());
-    let key = Zeroizing::new(format!(
-        "sae_{}",
-        data_encoding::BASE32_NOPAD
-            .encode(raw.as_ref())
-            .to_lowercase()
-    ));
-    let digest = digest(&key);
-    let prefix: String = key.chars().take(10).collect();
-    let row = NewApiKey {
-        name,
-        scope: scope.as_str(),
-        digest: &digest,
-        prefix: &prefix,
-        group_id,
-        created_at: now,
-    };
-    let stored = write_tx!(conn, |c| {
-        diesel::insert_into(api_keys::table)
-            .values(&row)
-            .returning(ApiKey::as_returning())
-            .get_result(c)
-    })?;
-    Ok((stored, key))
+/// Queries of the api_keys table.
+pub trait ApiKeys {
+    /// Inserts a key.
+    fn apikey_insert(&mut self, new: &NewApiKey<'_>) -> QueryResult<ApiKey>;
+    /// The live (unrevoked) key with this digest.
+    fn apikey_live(&mut self, digest: &str) -> QueryResult<Option<ApiKey>>;
+    /// Keys (revoked ones too) after `cursor`, oldest first, with their group's name.
+    fn apikeys_page(
+        &mut self,
+        cursor: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<(ApiKey, Option<String>)>>;
+    /// Number of keys ever created.
+    fn apikeys_count(&mut self) -> QueryResult<i64>;
+    /// Revokes key `id`; returns whether a live key was revoked.
+    fn apikey_revoke(&mut self, id: i64, now: i64) -> QueryResult<bool>;
 }
 
-/// Finds the live (unrevoked) key with this digest.
-pub fn find_live(conn: &mut DbConn, digest: &str) -> Result<Option<ApiKey>, StoreError> {
-    let found = with_conn!(conn, |c| {
-        api_keys::table
-            .filter(api_keys::digest.eq(digest))
-            .filter(api_keys::revoked_at.is_null())
-            .select(ApiKey::as_select())
-            .first(c)
-            .optional()
-    })?;
-    Ok(found)
-}
+for_both_backends! {
+    impl ApiKeys {
+        fn apikey_insert(&mut self, new: &NewApiKey<'_>) -> QueryResult<ApiKey> {
+            diesel::insert_into(api_keys::table)
+                .values(new)
+                .returning(ApiKey::as_returning())
+                .get_result(self)
+        }
 
-/// Every key (revoked ones too), oldest first, after `cursor`.
-pub fn list(conn: &mut DbConn, cursor: i64, limit: i64) -> Result<Vec<ApiKey>, StoreError> {
-    let rows = with_conn!(conn, |c| {
-        api_keys::table
-            .filter(api_keys::id.gt(cursor))
-            .order(api_keys::id)
-            .limit(limit)
-            .select(ApiKey::as_select())
-            .load(c)
-    })?;
-    Ok(rows)
-}
-
-/// Revokes key `id`; returns whether a live key was revoked.
-pub fn revoke(conn: &mut DbConn, id: i64, now: i64) -> Result<bool, StoreError> {
-    let n = write_tx!(conn, |c| {
-        diesel::update(
+        fn apikey_live(&mut self, digest: &str) -> QueryResult<Option<ApiKey>> {
             api_keys::table
-                .filter(api_keys::id.eq(id))
-                .filter(api_keys::revoked_at.is_null()),
-        )
-        .set(api_keys::revoked_at.eq(now))
-        .execute(c)
-    })?;
-    Ok(n == 1)
+                .filter(api_keys::digest.eq(digest))
+                .filter(api_keys::revoked_at.is_null())
+                .select(ApiKey::as_select())
+                .first(self)
+                .optional()
+        }
+
+        fn apikeys_page(&mut self, cursor: i64, limit: i64) -> QueryResult<Vec<(ApiKey, Option<String>)>> {
+            api_keys::table
+                .left_join(admin_groups::table)
+                .filter(api_keys::id.gt(cursor))
+                .order(api_keys::id)
+                .limit(limit)
+                .select((ApiKey::as_select(), admin_groups::name.nullable()))
+                .load(self)
+        }
+
+        fn apikeys_count(&mut self) -> QueryResult<i64> {
+            api_keys::table.count().get_result(self)
+        }
+
+        fn apikey_revoke(&mut self, id: i64, now: i64) -> QueryResult<bool> {
+            diesel::update(api_keys::table.filter(api_keys::id.eq(id)).filter(api_keys::revoked_at.is_null()))
+                .set(api_keys::revoked_at.eq(now))
+                .execute(self)
+                .map(|n| n == 1)
+        }
+    }
 }

@@ -1,19 +1,299 @@
-//! Storage: diesel over SQLite (embedded default) and PostgreSQL (scale-out).
+//! Storage: diesel over SQLite (embedded default) and PostgreSQL (scale-out), behind one
+//! façade, [`Store`].
+//!
+//! Nothing above this module sees a pool or a connection type. A caller hands the store a
+//! closure over `&mut dyn Conn` — the union of the per-entity query traits (one file per
+//! table: its `NewX`/`X` rows and its queries) — and says what kind of access it needs:
+//!
+//! - [`Store::read`]: a few reads on one connection;
+//! - [`Store::write`]: one write transaction (`BEGIN IMMEDIATE` on SQLite);
+//! - [`Store::write_batched`]: one write transaction that may share its commit with the
+//!   writes of concurrent requests (SQLite's group commit); answered only after COMMIT.
+//!
+//! Each query trait is implemented for both backends' connections from one body (see
+//! [`for_both_backends!`]), so a closure stays backend-agnostic.
 
+/// Implements a query trait for both backends' connection types with one body, so each
+/// query is written once and type-checked against SQLite and PostgreSQL.
+macro_rules! for_both_backends {
+    (impl $tr:ident { $($body:tt)* }) => {
+        impl $tr for ::diesel::pg::PgConnection { $($body)* }
+        impl $tr for ::diesel::sqlite::SqliteConnection { $($body)* }
+    };
+}
+
+pub mod admin_groups;
+pub mod admin_sessions;
 pub mod admins;
 pub mod apikeys;
-pub mod conn;
-pub mod group;
-pub mod mail_ops;
-pub mod models;
-pub mod ops;
+pub mod attempts;
+pub mod audit;
+pub mod backup;
+pub mod codes;
+pub mod dashboard;
+pub mod devices;
+mod error;
+mod group_commit;
+pub mod idempotency;
+pub mod inbound;
+pub mod jobs;
+pub mod locks;
+pub mod logins;
+pub mod notifications;
+pub mod oauth2;
+pub mod oauth2_refresh;
+pub mod outbox;
+mod pool;
 pub mod schema;
+pub mod sealed;
+pub mod settings;
+pub mod smtp;
+pub mod tokens;
+pub mod users;
+pub mod wallets;
 
-pub use conn::{DbConn, DbPool, StoreError};
-pub use ops::{
-    AttemptFilter, AuditFilter, BackendOps, ClaimedJob, NewAttempt, NewAudit, NewOutbox, Ops,
-    UserFilter,
-};
+use std::sync::Arc;
+
+use diesel::Connection as _;
+
+pub use error::{GroupCommitError, StoreError};
+use pool::Backend;
+pub use pool::BackendKind;
+
+/// Declares [`Conn`], the union of the query traits, and implements it for every type that
+/// implements them all (both backends' connections).
+macro_rules! conn_of {
+    ($($tr:path),+ $(,)?) => {
+        /// Every query, on either backend's connection: what a [`Store`] closure receives.
+        pub trait Conn: $($tr +)+ {}
+
+        impl<C: $($tr +)+> Conn for C {}
+    };
+}
+
+conn_of!(
+    admin_groups::AdminGroups,
+    admin_sessions::AdminSessions,
+    admins::Admins,
+    apikeys::ApiKeys,
+    attempts::Attempts,
+    audit::AuditLog,
+    codes::Codes,
+    dashboard::Dashboard,
+    devices::Devices,
+    idempotency::Idempotency,
+    inbound::InboundAccounts,
+    jobs::Jobs,
+    locks::Locks,
+    locks::RowLocks,
+    logins::Logins,
+    notifications::Notifications,
+    oauth2::OAuth2,
+    oauth2_refresh::OAuth2Refresh,
+    outbox::Outbox,
+    sealed::SealedColumns,
+    settings::Settings,
+    smtp::SmtpAccounts,
+    tokens::Tokens,
+    users::Users,
+    wallets::Wallets,
+);
+
+/// The query traits, to bring their methods into scope: `use crate::store::prelude::*;`.
+pub mod prelude {
+    pub use super::Conn;
+    pub use super::admin_groups::AdminGroups as _;
+    pub use super::admin_sessions::AdminSessions as _;
+    pub use super::admins::Admins as _;
+    pub use super::apikeys::ApiKeys as _;
+    pub use super::attempts::Attempts as _;
+    pub use super::audit::AuditLog as _;
+    pub use super::codes::Codes as _;
+    pub use super::dashboard::Dashboard as _;
+    pub use super::devices::Devices as _;
+    pub use super::idempotency::Idempotency as _;
+    pub use super::inbound::InboundAccounts as _;
+    pub use super::jobs::Jobs as _;
+    pub use super::locks::Locks as _;
+    pub use super::locks::RowLocks as _;
+    pub use super::logins::Logins as _;
+    pub use super::notifications::Notifications as _;
+    pub use super::oauth2::OAuth2 as _;
+    pub use super::oauth2_refresh::OAuth2Refresh as _;
+    pub use super::outbox::Outbox as _;
+    pub use super::sealed::SealedColumns as _;
+    pub use super::settings::Settings as _;
+    pub use super::smtp::SmtpAccounts as _;
+    pub use super::tokens::Tokens as _;
+    pub use super::users::Users as _;
+    pub use super::wallets::Wallets as _;
+}
+
+/// The database, whichever backend it is. Cheap to clone (shared pools).
+#[derive(Clone)]
+pub struct Store(Arc<Backend>);
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({})", self.kind().as_str())
+    }
+}
+
+impl Store {
+    /// Opens a store: `postgres://…` URLs go to PostgreSQL, anything else is a SQLite path.
+    /// Connections are made lazily; call [`Store::migrate`] before serving.
+    pub fn open(url: &str, pool_size: u32) -> Result<Self, StoreError> {
+        Ok(Self(Arc::new(Backend::open(url, pool_size)?)))
+    }
+
+    /// Which backend this is.
+    pub fn kind(&self) -> BackendKind {
+        self.0.kind()
+    }
+
+    /// Applies pending migrations (blocking); returns how many ran.
+    pub fn migrate(&self) -> Result<usize, StoreError> {
+        self.0.migrate()
+    }
+
+    /// Runs `f` on one connection, outside a transaction, on the calling thread.
+    pub fn read_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut dyn Conn) -> Result<T, E>,
+        E: From<StoreError>,
+    {
+        match &*self.0 {
+            Backend::Postgres(pg) => {
+                let mut c = pg.pool.get().map_err(StoreError::from)?;
+                f(&mut *c)
+            }
+            Backend::Sqlite(lite) => {
+                let mut c = lite.pool.get().map_err(StoreError::from)?;
+                f(&mut *c)
+            }
+        }
+    }
+
+    /// Runs `f` as one write transaction, on the calling thread (blocking): `BEGIN
+    /// IMMEDIATE` behind the process's writer lock on SQLite, a plain transaction on
+    /// PostgreSQL. An `Err` from `f` rolls the transaction back.
+    pub fn write_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut dyn Conn) -> Result<T, E>,
+        E: From<StoreError> + From<diesel::result::Error>,
+    {
+        match &*self.0 {
+            Backend::Postgres(pg) => {
+                let mut pooled = pg.pool.get().map_err(StoreError::from)?;
+                let c: &mut diesel::pg::PgConnection = &mut pooled;
+                c.transaction(|c| f(c))
+            }
+            Backend::Sqlite(lite) => {
+                let mut pooled = lite.pool.get().map_err(StoreError::from)?;
+                let c: &mut diesel::sqlite::SqliteConnection = &mut pooled;
+                let _writer = lite
+                    .writer
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                c.immediate_transaction(|c| f(c))
+            }
+        }
+    }
+
+    /// Runs `f` on one connection, outside a transaction. On SQLite the reads run on the
+    /// calling task (they are page-cache work measured in microseconds; a hand-off to a
+    /// blocking thread would cost more than the reads); on PostgreSQL on the blocking pool.
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut dyn Conn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        match &*self.0 {
+            Backend::Sqlite(_) => self.read_blocking(f),
+            Backend::Postgres(_) => {
+                let store = self.clone();
+                spawn_blocking(move || store.read_blocking(f)).await?
+            }
+        }
+    }
+
+    /// Runs `f` as one write transaction on the blocking pool.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut dyn Conn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
+    {
+        let store = self.clone();
+        spawn_blocking(move || store.write_blocking(f)).await?
+    }
+
+    /// Runs `f` as one write transaction that may share its commit with concurrent ones
+    /// (group commit, unless `SAE_GROUP_COMMIT=off`): it joins the next batch, runs in its
+    /// own savepoint (an `Err` rolls back this write only) and is answered after the batch's
+    /// COMMIT. The answer always describes a committed write. `lock_key`: the only rows `f`
+    /// locks are those of this key (a user's id: the user's row, then its tokens or codes);
+    /// a batch runs its writes in key order so that batches never deadlock.
+    pub async fn write_batched<T, E, F>(&self, lock_key: i64, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut dyn Conn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
+    {
+        match &*self.0 {
+            Backend::Sqlite(lite) if lite.group.enabled => {
+                let group = lite.group.get(&lite.writer)?;
+                group
+                    .write_async(lock_key, move |c: &mut diesel::sqlite::SqliteConnection| {
+                        f(c)
+                    })
+                    .await
+            }
+            Backend::Postgres(pg) if pg.group.enabled => {
+                pg.group
+                    .get()?
+                    .write_async(lock_key, move |c: &mut diesel::pg::PgConnection| f(c))
+                    .await
+            }
+            _ => self.write(f).await,
+        }
+    }
+
+    /// Whether the database answers (a connection and a trivial query).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|c| c.settings_versions().map(|_| ()).map_err(StoreError::from))
+            .await
+    }
+
+    /// Direct access to the SQLite pool for the backup command (`VACUUM INTO`), which is
+    /// not a query of any entity. `None` on PostgreSQL.
+    pub fn sqlite_raw<T>(
+        &self,
+        f: impl FnOnce(&mut diesel::sqlite::SqliteConnection) -> Result<T, StoreError>,
+    ) -> Option<Result<T, StoreError>> {
+        match &*self.0 {
+            Backend::Sqlite(lite) => Some(
+                lite.pool
+                    .get()
+                    .map_err(StoreError::from)
+                    .and_then(|mut c| f(&mut c)),
+            ),
+            Backend::Postgres(_) => None,
+        }
+    }
+}
+
+/// Runs blocking store work on the runtime's blocking pool.
+async fn spawn_blocking<T, F>(f: F) -> Result<T, StoreError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))
+}
 
 /// Maps a `u64` counter onto `i64` preserving order (flips the sign bit), so SQL `<`/`>`
 /// on the stored value agree with the counters' order over the whole `u64` range.

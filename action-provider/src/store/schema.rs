@@ -1,6 +1,8 @@
 //! Diesel table definitions; they mirror `migrations/{sqlite,postgres}/*/up.sql`
 //! (the `schema_matches_migrations` test checks every column against both backends).
 
+#![allow(missing_docs, reason = "diesel's table! macro generates the items")]
+
 diesel::table! {
     wallets (id) {
         id -> BigInt,
@@ -29,23 +31,31 @@ diesel::table! {
         authsys_names -> Text,
         authsys_enc -> Nullable<Text>,
         pwd_failures -> Integer,
-        pwd_last_failure -> Nullable<BigInt>,
+        pwd_last_failure_ms -> Nullable<BigInt>,
         otp_failures -> Integer,
-        otp_last_failure -> Nullable<BigInt>,
+        otp_last_failure_ms -> Nullable<BigInt>,
         hash_failures -> Integer,
-        hash_last_failure -> Nullable<BigInt>,
-        locked_at -> Nullable<BigInt>,
-        locked_until -> Nullable<BigInt>,
+        hash_last_failure_ms -> Nullable<BigInt>,
+        locked_at_ms -> Nullable<BigInt>,
+        locked_until_ms -> Nullable<BigInt>,
         lock_factor -> Nullable<Text>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        pwd_inflight_until_ms -> Nullable<BigInt>,
+        login_key -> Nullable<Text>,
+        login_skeleton -> Nullable<Text>,
+        email_bounced_at -> Nullable<BigInt>,
+        email_bounce_status -> Nullable<Text>,
+        import_job -> Nullable<Text>,
     }
 }
 
 diesel::table! {
     tokens (id) {
+        seq -> BigInt,
         id -> Text,
-        user_id -> BigInt,
+        serial -> Text,
+        user_id -> Nullable<BigInt>,
         device -> Nullable<Text>,
         kind -> Text,
         algorithm -> Text,
@@ -60,6 +70,56 @@ diesel::table! {
         active -> Bool,
         created_at -> BigInt,
         last_used_at -> Nullable<BigInt>,
+        issuer -> Nullable<Text>,
+        valid_from -> Nullable<BigInt>,
+        valid_until -> Nullable<BigInt>,
+        import_job -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> Text,
+        kind -> Text,
+        state -> Text,
+        params -> Text,
+        key_enc -> Nullable<Text>,
+        origin -> Text,
+        actor -> Text,
+        client -> Nullable<Text>,
+        bytes_total -> BigInt,
+        bytes_done -> BigInt,
+        total -> Nullable<BigInt>,
+        done -> BigInt,
+        imported -> BigInt,
+        skipped -> BigInt,
+        error -> Nullable<Text>,
+        owner -> Nullable<Text>,
+        lease_until -> Nullable<BigInt>,
+        claims -> Integer,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        finished_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    job_chunks (id) {
+        id -> BigInt,
+        job_id -> Text,
+        seq -> Integer,
+        data_enc -> Text,
+    }
+}
+
+diesel::table! {
+    job_skips (id) {
+        id -> BigInt,
+        job_id -> Text,
+        position -> BigInt,
+        item -> Nullable<Text>,
+        reason -> Text,
+        detail -> Text,
     }
 }
 
@@ -108,6 +168,10 @@ diesel::table! {
         latency_ms -> BigInt,
         excerpt -> Nullable<Text>,
         at -> BigInt,
+        message_id -> Nullable<Text>,
+        bounce_status -> Nullable<Text>,
+        bounce_diagnostic -> Nullable<Text>,
+        bounced_at -> Nullable<BigInt>,
     }
 }
 
@@ -178,6 +242,10 @@ diesel::table! {
         needs_reauthorization -> Bool,
         created_at -> BigInt,
         updated_at -> BigInt,
+        refresh_lease_until -> Nullable<BigInt>,
+        enabled -> Bool,
+        client_secret_expires_at -> Nullable<BigInt>,
+        subject -> Nullable<Text>,
     }
 }
 
@@ -249,15 +317,18 @@ diesel::table! {
         totp_pending -> Nullable<Text>,
         totp_last_counter -> Nullable<BigInt>,
         pwd_failures -> Integer,
-        pwd_last_failure -> Nullable<BigInt>,
+        pwd_last_failure_ms -> Nullable<BigInt>,
         otp_failures -> Integer,
-        otp_last_failure -> Nullable<BigInt>,
-        locked_at -> Nullable<BigInt>,
-        locked_until -> Nullable<BigInt>,
+        otp_last_failure_ms -> Nullable<BigInt>,
+        locked_at_ms -> Nullable<BigInt>,
+        locked_until_ms -> Nullable<BigInt>,
         lock_factor -> Nullable<Text>,
         created_at -> BigInt,
         updated_at -> BigInt,
         last_login_at -> Nullable<BigInt>,
+        pwd_inflight_until_ms -> Nullable<BigInt>,
+        login_key -> Nullable<Text>,
+        login_skeleton -> Nullable<Text>,
     }
 }
 
@@ -271,12 +342,62 @@ diesel::table! {
 }
 
 diesel::joinable!(users -> wallets (wallet_id));
+diesel::table! {
+    inbound_accounts (id) {
+        id -> BigInt,
+        name -> Text,
+        active -> Bool,
+        protocol -> Text,
+        host -> Text,
+        port -> Integer,
+        security -> Text,
+        auth -> Text,
+        username -> Text,
+        password_enc -> Nullable<Text>,
+        oauth2_profile_id -> Nullable<BigInt>,
+        mechanism -> Text,
+        folder -> Text,
+        keep_copy -> Bool,
+        check_every_s -> BigInt,
+        timeout_s -> Integer,
+        ignore_cert_errors -> Bool,
+        position -> Nullable<Text>,
+        next_check_at -> BigInt,
+        lease_token -> Nullable<Text>,
+        lease_until -> Nullable<BigInt>,
+        last_check_at -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+        fetched_total -> BigInt,
+        bounces_total -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> BigInt,
+        kind -> Text,
+        subject -> Text,
+        detail -> Text,
+        created_at -> BigInt,
+        lease_until -> Nullable<BigInt>,
+        attempts -> Integer,
+        sent_at -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(tokens -> users (user_id));
 diesel::joinable!(issued_codes -> users (user_id));
 diesel::joinable!(oauth2_pending -> oauth2_profiles (profile_id));
 diesel::joinable!(smtp_accounts -> oauth2_profiles (oauth2_profile_id));
+diesel::joinable!(inbound_accounts -> oauth2_profiles (oauth2_profile_id));
 diesel::joinable!(admins -> admin_groups (group_id));
 diesel::joinable!(admin_sessions -> admins (admin_id));
+diesel::joinable!(api_keys -> admin_groups (group_id));
+diesel::joinable!(job_chunks -> jobs (job_id));
+diesel::joinable!(job_skips -> jobs (job_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     admin_groups,
@@ -295,5 +416,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency,
     oauth2_profiles,
     oauth2_pending,
-    smtp_accounts
+    smtp_accounts,
+    inbound_accounts,
+    jobs,
+    job_chunks,
+    job_skips,
+    notifications
 );

@@ -38,7 +38,7 @@ fn wallets_crud_and_membership() {
         );
         assert_eq!(
             (r.status, r.json()["field"].clone()),
-            (400, json!("wallet"))
+            (404, json!("wallet"))
         );
         assert_eq!(
             s.admin("GET", "/v1/wallets/retail", None).json()["users"],

@@ -221,11 +221,27 @@ fn openapi_documents_every_route() {
             "{method} {templated} not documented"
         );
     }
-    let docs = s.call("GET", "/docs", None, None);
-    assert_eq!(docs.status, 200);
+    // /docs is Swagger UI served from the binary (offline: no CDN), reading /openapi.json.
+    assert_eq!(s.call("GET", "/docs", None, None).status, 301);
+    let page = s.call("GET", "/docs/", None, None);
+    assert_eq!(page.status, 200);
     assert!(
-        docs.body.contains("/openapi.json") && !docs.body.contains("cdn"),
-        "offline docs page"
+        page.body.contains("swagger-ui") && !page.body.contains("://"),
+        "{}",
+        page.body
+    );
+    let init = s.call("GET", "/docs/swagger-initializer.js", None, None);
+    assert_eq!(init.status, 200);
+    assert!(
+        init.body.contains("/openapi.json") && !init.body.contains("://"),
+        "{}",
+        init.body
+    );
+    let bundle = s.call("GET", "/docs/swagger-ui-bundle.js", None, None);
+    assert_eq!(bundle.status, 200);
+    assert!(
+        bundle.body.len() > 100_000,
+        "the Swagger UI bundle is served"
     );
     let metrics = s.call("GET", "/metrics", None, None);
     assert!(metrics.body.contains("sae_validations_total"));

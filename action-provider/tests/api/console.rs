@@ -115,15 +115,16 @@ fn first_login_enrols_totp_and_the_session_needs_csrf() {
         let (login, password) = initial_admin(&s);
         assert_eq!(login, "admin");
 
+        // Without a code every login is asked for one, whether it exists or the password
+        // is right: nothing tells a guesser which (issue 14, item 2).
+        for login in ["admin", "nobody"] {
+            let r = post_session(&s, &json!({"login": login, "password": "wrong password!"}));
+            assert_eq!(r.status, 200, "{}", r.body);
+            assert_eq!(r.json(), json!({"status": "otp_required"}), "{login}");
+        }
         let r = post_session(
             &s,
-            &json!({"login": "admin", "password": "wrong password!"}),
-        );
-        assert_eq!(r.status, 401, "{}", r.body);
-        assert_eq!(r.json()["code"], json!("invalid_credentials"));
-        let r = post_session(
-            &s,
-            &json!({"login": "nobody", "password": "wrong password!"}),
+            &json!({"login": "nobody", "password": "wrong password!", "otp": "123456"}),
         );
         assert_eq!(
             (r.status, r.json()["code"].clone()),
@@ -139,7 +140,11 @@ fn first_login_enrols_totp_and_the_session_needs_csrf() {
             &s,
             &json!({"login": "admin", "password": password, "otp": "000000x"}),
         );
-        assert_eq!((r.status, r.json()["field"].clone()), (401, json!("otp")));
+        // A malformed code is one more wrong credential: the uniform 401.
+        assert_eq!(
+            (r.status, r.json()["code"].clone()),
+            (401, json!("invalid_credentials"))
+        );
 
         let secret = Secret::from_base32(a["secret_base32"].as_str().unwrap()).unwrap();
         let t = now();
@@ -171,7 +176,11 @@ fn first_login_enrols_totp_and_the_session_needs_csrf() {
             &s,
             &json!({"login": "admin", "password": password, "otp": code}),
         );
-        assert_eq!((r.status, r.json()["field"].clone()), (401, json!("otp")));
+        // A malformed code is one more wrong credential: the uniform 401.
+        assert_eq!(
+            (r.status, r.json()["code"].clone()),
+            (401, json!("invalid_credentials"))
+        );
         // Enrolled now: no secret is offered any more.
         let r = post_session(&s, &json!({"login": "admin", "password": password})).json();
         assert_eq!(r, json!({"status": "otp_required"}));
@@ -265,7 +274,7 @@ fn administrators_are_locked_out_and_unlocked() {
     for backend in backends() {
         let s = Server::start(backend);
         let (_, password) = initial_admin(&s);
-        let r = s.admin("PUT", "/v1/config/lockout", Some(&json!({"enabled": true, "attempts": 3, "block_type": "permanent", "throttle": {"enabled": false, "after": 5, "max_delay_s": 900}})));
+        let r = s.admin("PUT", "/v1/config/admin-lockout", Some(&json!({"attempts": 3, "minutes": 15, "throttle": {"enabled": false, "after": 5, "max_delay_s": 900}})));
         assert_eq!(r.status, 200, "{}", r.body);
         let r = s.admin(
             "POST",
@@ -274,32 +283,41 @@ fn administrators_are_locked_out_and_unlocked() {
         );
         assert_eq!(r.status, 201, "{}", r.body);
         let session = first_login(&s, "ops", "correct horse battery");
-        drop(session);
         for _ in 0..3 {
-            let r = post_session(&s, &json!({"login": "ops", "password": "not the password"}));
+            let r = post_session(
+                &s,
+                &json!({"login": "ops", "password": "not the password", "otp": "000000"}),
+            );
             assert_eq!(r.status, 401);
         }
-        // Locked: even the right password is refused, and says so.
+        // Locked: even both right factors are refused, with the answer of any failure.
+        let code = super::otp::totp_at(&session.secret, now() + 30);
         let r = post_session(
             &s,
-            &json!({"login": "ops", "password": "correct horse battery"}),
+            &json!({"login": "ops", "password": "correct horse battery", "otp": code}),
         );
         assert_eq!(
             (r.status, r.json()["code"].clone()),
-            (403, json!("locked")),
+            (401, json!("invalid_credentials")),
             "{}",
             r.body
         );
         let view = s.admin("GET", "/v1/admins/ops", None).json();
         assert_eq!(view["locked"], json!(true));
-        // Wrong codes count too (for another administrator).
+        assert!(view["locked_until"].is_string(), "always temporary: {view}");
+        // Wrong codes count too.
         let r = s.admin("POST", "/v1/admins/ops/unlock", None);
         assert_eq!(r.status, 204);
-        let r = post_session(
-            &s,
-            &json!({"login": "ops", "password": "correct horse battery"}),
-        );
-        assert_eq!(r.json()["status"], json!("otp_required"));
+        for _ in 0..3 {
+            let r = post_session(
+                &s,
+                &json!({"login": "ops", "password": "correct horse battery", "otp": "000000"}),
+            );
+            assert_eq!(r.status, 401);
+        }
+        let view = s.admin("GET", "/v1/admins/ops", None).json();
+        assert_eq!(view["locked"], json!(true), "{view}");
+        assert_eq!(view["failures"]["otp"], json!(3), "{view}");
         // The CLI lifts a lock too (recovery when no administrator can log in).
         let _admin = first_login(&s, "admin", &password);
         for _ in 0..3 {
@@ -309,16 +327,20 @@ fn administrators_are_locked_out_and_unlocked() {
             );
             assert_eq!(r.status, 401);
         }
-        let r = post_session(&s, &json!({"login": "admin", "password": password}));
-        assert_eq!(r.json()["code"], json!("locked"), "{}", r.body);
+        assert_eq!(
+            s.admin("GET", "/v1/admins/admin", None).json()["locked"],
+            json!(true)
+        );
         let out = s.cli(&["admin", "unlock", "--login", "admin"]);
         assert!(
             out.status.success(),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let r = post_session(&s, &json!({"login": "admin", "password": password}));
-        assert_eq!(r.json()["status"], json!("otp_required"), "{}", r.body);
+        assert_eq!(
+            s.admin("GET", "/v1/admins/admin", None).json()["locked"],
+            json!(false)
+        );
         // The last System Administrator cannot be deleted or moved.
         assert_eq!(s.admin("DELETE", "/v1/admins/ops", None).status, 204);
         let r = s.admin("DELETE", "/v1/admins/admin", None);
@@ -603,33 +625,40 @@ fn groups_restrict_fields_for_sessions_and_bound_keys() {
 fn administrators_are_throttled() {
     let s = Server::start(Backend::Sqlite);
     let (_, password) = initial_admin(&s);
-    let lockout = |throttle: bool| {
-        json!({"enabled": false, "attempts": 5, "block_type": "permanent",
+    let policy = |throttle: bool| {
+        json!({"attempts": 10, "minutes": 15,
                "throttle": {"enabled": throttle, "after": 1, "max_delay_s": 900}})
     };
     // Six failures counted while throttling is off; turned on, it asks for 2^5 = 32 s.
     assert_eq!(
-        s.admin("PUT", "/v1/config/lockout", Some(&lockout(false)))
+        s.admin("PUT", "/v1/config/admin-lockout", Some(&policy(false)))
             .status,
         200
     );
     for _ in 0..6 {
         let r = post_session(
             &s,
-            &json!({"login": "admin", "password": "not the password"}),
+            &json!({"login": "admin", "password": "not the password", "otp": "000000"}),
         );
         assert_eq!(r.status, 401);
     }
     assert_eq!(
-        s.admin("PUT", "/v1/config/lockout", Some(&lockout(true)))
+        s.admin("PUT", "/v1/config/admin-lockout", Some(&policy(true)))
             .status,
         200
     );
-    // The next attempt, even with the right password, waits.
+    // The next attempt, even with the right password, is refused like a wrong one and
+    // not checked: the enrolment is not offered, nothing is counted.
     let r = post_session(&s, &json!({"login": "admin", "password": password}));
-    assert_eq!(r.status, 429, "{}", r.body);
-    let j = r.json();
-    assert_eq!(j["code"], json!("throttled"));
-    assert!(j["retry_after"].as_u64().unwrap() >= 2, "{j}");
-    assert!(r.header("retry-after").is_some());
+    assert_eq!(r.json(), json!({"status": "otp_required"}), "{}", r.body);
+    let view = s.admin("GET", "/v1/admins/admin", None).json();
+    assert_eq!(view["failures"]["password"], json!(6), "{view}");
+    let entries = s
+        .admin(
+            "GET",
+            "/v1/audit?action=admin.login&outcome=rejected:throttled",
+            None,
+        )
+        .json();
+    assert_eq!(entries["items"].as_array().unwrap().len(), 1, "{entries}");
 }

@@ -8,22 +8,22 @@ use super::mail_peers::{
 };
 use crate::support::{Server, backends};
 
-const MAILBOX: &str = "mailbox@sae.test";
+pub(super) const MAILBOX: &str = "mailbox@sae.test";
 const PASSWORD: &str = "smtp-pass-PLUGH";
 
-fn callback_url(s: &Server) -> String {
+pub(super) fn callback_url(s: &Server) -> String {
     format!("http://{}/v1/oauth2/callback", s.addr)
 }
 
 /// The OAuth2 peer for `s` and an XOAUTH2 SMTP peer checking its tokens (`None`: Python
 /// peers unavailable and not required).
-fn peers(s: &Server) -> Option<(Peer, SmtpPeer)> {
+pub(super) fn peers(s: &Server) -> Option<(Peer, SmtpPeer)> {
     let oauth = oauth_peer(&callback_url(s))?;
     let smtp = SmtpPeer::xoauth2(&oauth)?;
     Some((oauth, smtp))
 }
 
-fn create(s: &Server, path: &str, body: &Value) -> Value {
+pub(super) fn create(s: &Server, path: &str, body: &Value) -> Value {
     let r = s.admin("POST", path, Some(body));
     assert_eq!(r.status, 201, "POST {path}: {}", r.body);
     r.json()
@@ -41,7 +41,7 @@ fn cc_profile(s: &Server, oauth: &Peer, name: &str) -> i64 {
         .unwrap()
 }
 
-fn oauth_account(s: &Server, name: &str, port: u16, profile: i64, default: bool) -> i64 {
+pub(super) fn oauth_account(s: &Server, name: &str, port: u16, profile: i64, default: bool) -> i64 {
     create(
         s,
         "/v1/smtp/accounts",
@@ -71,7 +71,7 @@ fn profiles_accounts_authorization_and_test_mail() {
             return;
         };
         let presets = s.admin("GET", "/v1/oauth2/presets", None).json();
-        assert_eq!(presets["items"].as_array().unwrap().len(), 3, "{presets}");
+        assert_eq!(presets["items"].as_array().unwrap().len(), 4, "{presets}");
 
         // Client credentials: profile, account, test mail through XOAUTH2.
         let cc = cc_profile(&s, &oauth, "cc");
@@ -249,11 +249,12 @@ fn profiles_accounts_authorization_and_test_mail() {
         );
 
         // A failing account answers the SMTP error with 200.
+        let broken_port = closed_port();
         let broken = create(
             &s,
             "/v1/smtp/accounts",
             &json!({"name": "broken", "sender": "sae@sae.test", "host": "127.0.0.1",
-                    "port": closed_port(), "security": "starttls", "auth": "password",
+                    "port": broken_port, "security": "starttls", "auth": "password",
                     "username": "u", "password": PASSWORD, "ignore_cert_errors": true}),
         );
         assert_eq!(broken["password_set"], json!(true));
@@ -273,13 +274,28 @@ fn profiles_accounts_authorization_and_test_mail() {
         let answer = r.json();
         assert_eq!((r.status, &answer["ok"]), (200, &json!(false)), "{answer}");
         assert!(!answer["error"].as_str().unwrap().is_empty());
-        // PUT without the password keeps it.
+        // PUT without the password keeps it — on the same endpoint only.
         let r = s.admin(
             "PUT",
             &format!("/v1/smtp/accounts/{broken}"),
             Some(
                 &json!({"name": "broken", "sender": "sae@sae.test", "host": "127.0.0.1",
                          "port": 2, "security": "none", "auth": "password", "username": "u"}),
+            ),
+        );
+        assert_eq!(
+            (r.status, r.json()["field"].clone()),
+            (400, json!("password")),
+            "{}",
+            r.body
+        );
+        let r = s.admin(
+            "PUT",
+            &format!("/v1/smtp/accounts/{broken}"),
+            Some(
+                &json!({"name": "broken", "sender": "sae@sae.test", "host": "127.0.0.1",
+                         "port": broken_port, "security": "starttls", "auth": "password",
+                         "username": "u"}),
             ),
         );
         assert_eq!(
@@ -344,9 +360,16 @@ fn profiles_accounts_authorization_and_test_mail() {
         ];
         for (path, body, field) in bad {
             let r = s.admin("POST", path, Some(&body));
+            // A well-formed reference to something that does not exist answers 404, naming
+            // the field; every other bad field 400.
+            let status = if body["oauth2_profile"] == json!(999) {
+                404
+            } else {
+                400
+            };
             assert_eq!(
                 (r.status, r.json()["field"].clone()),
-                (400, json!(field)),
+                (status, json!(field)),
                 "{backend:?} {body}: {}",
                 r.body
             );

@@ -122,18 +122,22 @@ impl Drop for Peer {
 
 /// Starts the OAuth2 peer accepting `redirect_uri`.
 pub fn oauth_peer(redirect_uri: &str) -> Option<Peer> {
-    Peer::start(
-        "email_oauth_peer.py",
-        &[
-            "--client-id",
-            CLIENT_ID,
-            "--client-secret",
-            CLIENT_SECRET,
-            "--redirect-uri",
-            redirect_uri,
-        ],
-        tempfile::tempdir().unwrap(),
-    )
+    oauth_peer_with(redirect_uri, &[])
+}
+
+/// Starts the OAuth2 peer with `extra` arguments (the service account of the JWT bearer
+/// grant: `--service-account-email`, `--service-account-public-key`).
+pub fn oauth_peer_with(redirect_uri: &str, extra: &[&str]) -> Option<Peer> {
+    let mut args = vec![
+        "--client-id",
+        CLIENT_ID,
+        "--client-secret",
+        CLIENT_SECRET,
+        "--redirect-uri",
+        redirect_uri,
+    ];
+    args.extend_from_slice(extra);
+    Peer::start("email_oauth_peer.py", &args, tempfile::tempdir().unwrap())
 }
 
 /// The SMTP peer (XOAUTH2 checked at the OAuth2 peer) and its records file.
@@ -160,6 +164,19 @@ impl SmtpPeer {
                 "--records",
                 &records_arg,
             ],
+            dir,
+        )?;
+        Some(Self { peer, records })
+    }
+
+    /// Starts an SMTP peer without authentication (plain, on loopback).
+    pub fn open() -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let records = dir.path().join("records.jsonl");
+        let records_arg = records.to_string_lossy().into_owned();
+        let peer = Peer::start(
+            "email_smtp_peer.py",
+            &["--auth", "none", "--records", &records_arg],
             dir,
         )?;
         Some(Self { peer, records })

@@ -8,6 +8,15 @@ use serde_json::json;
 use super::otp::{totp_at, user_with_totp};
 use crate::support::{Backend, Peer, Server, backends, python};
 
+/// Polls `condition` until it holds (a generous deadline: the machine may be slow).
+fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !condition() {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -69,8 +78,11 @@ fn replay_and_lockout_hold_across_two_nodes() {
     assert_eq!(r.status, 200);
     // The 31 losing submissions above were counted as (replay) failures: start clean.
     assert_eq!(a.admin("POST", "/v1/users/max/unlock", None).status, 200);
-    // Node b sees the new configuration within its refresh interval.
-    std::thread::sleep(std::time::Duration::from_millis(1200));
+    // Node b sees the new configuration once its cache has refreshed (its GET answers
+    // from the same cache the decisions use).
+    eventually("node b reads the new lockout", || {
+        b.admin("GET", "/v1/config/lockout", None).json()["attempts"] == json!(4)
+    });
     let handles: Vec<_> = (0..40)
         .map(|i| {
             let node = if i % 2 == 0 {
@@ -148,18 +160,17 @@ fn outbox_claims_and_sessions_hold_across_two_nodes() {
     for h in handles {
         h.join().unwrap();
     }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let mut calls = Vec::new();
-    while std::time::Instant::now() < deadline {
-        calls = peer.get("/_calls").as_array().cloned().unwrap_or_default();
-        if calls.len() >= N {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    // Give a double claim the time to show up.
-    std::thread::sleep(std::time::Duration::from_secs(2));
-    let calls = peer.get("/_calls").as_array().cloned().unwrap_or(calls);
+    // Wait until nothing is queued or being sent on either node: a job claimed twice would
+    // still be in flight (counted in the backlog) until its second send had happened.
+    eventually("the outbox drains", || {
+        [&a, &b].iter().all(|node| {
+            node.call("GET", "/metrics", None, None)
+                .body
+                .lines()
+                .any(|l| l == "sae_outbox_backlog 0")
+        })
+    });
+    let calls = peer.get("/_calls").as_array().cloned().unwrap_or_default();
     let mut phones: Vec<String> = calls
         .iter()
         .map(|c| {

@@ -56,7 +56,10 @@ fn password_set_check_and_reuse() {
             json!({"valid": true}),
             "{backend:?}"
         );
-        assert_eq!(auth(&s, "gil", "wrong")["reason"], json!("invalid_code"));
+        assert_eq!(
+            auth(&s, "gil", "wrong")["reason"],
+            json!("invalid_password")
+        );
         assert_eq!(auth(&s, "nobody", "x")["reason"], json!("unknown_user"));
         // differ 2: the current password may not be reused; a new one may.
         let r = s.admin(
@@ -136,7 +139,7 @@ fn correct_password_does_not_clear_otp_failures_and_lockout_applies() {
             let a = auth(&s, "hal", "nope");
             assert_eq!(
                 a["reason"],
-                json!("invalid_code"),
+                json!("invalid_password"),
                 "{backend:?} attempt {i}: {a}"
             );
         }

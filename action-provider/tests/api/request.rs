@@ -22,6 +22,28 @@ fn request_queues_a_code_with_idempotency_and_clear_refusals() {
                 .status,
             201
         );
+        // Nothing can deliver yet: refused, not queued (issue 14, item 13).
+        let r = s.admin(
+            "POST",
+            "/v1/otp/request",
+            Some(&json!({"login": "jo", "channel": "sms"})),
+        );
+        assert_eq!(
+            (r.status, r.json()["code"].clone()),
+            (409, json!("channel_not_configured")),
+            "{}",
+            r.body
+        );
+        let r = s.admin(
+            "PUT",
+            "/v1/delivery/sms",
+            Some(&json!({"primary": {"kind": "rest",
+                "url": format!("http://127.0.0.1:{}/sms", super::mail_peers::closed_port()),
+                "method": "POST", "authorization": "none",
+                "body": "{\"to\": \"{phone}\", \"text\": \"{message}\"}", "timeout_ms": 1000},
+                "broker2": {"mode": "none"}})),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
         let body = json!({"login": "jo", "channel": "sms"}).to_string();
         let r = s.raw(
             "POST",
@@ -54,14 +76,15 @@ fn request_queues_a_code_with_idempotency_and_clear_refusals() {
             &[("Idempotency-Key", "k-1")],
         );
         assert_eq!(r.status, 409, "{}", r.body);
-        // Voice is configurable but disabled.
+        // Voice is configurable but disabled: a state of the server, not a passing outage.
         let r = s.admin(
             "POST",
             "/v1/otp/request",
             Some(&json!({"login": "jo", "channel": "voice"})),
         );
-        assert_eq!(r.status, 503);
-        assert_eq!(r.json()["code"], json!("channel_unavailable"));
+        assert_eq!(r.status, 409, "{}", r.body);
+        assert_eq!(r.json()["code"], json!("channel_not_configured"));
+        assert_eq!(r.json()["field"], json!("channel"));
         // No destination; unknown user; bad channel.
         let r = s.admin(
             "POST",
@@ -152,8 +175,8 @@ fn message_templates_are_validated_at_save() {
         let v = r.json();
         assert_eq!(
             v["default"],
-            json!(true),
-            "first of its channel becomes the default"
+            json!(false),
+            "\"default\" was not asked for: the first of its channel is not made the default"
         );
         assert_eq!(v["sms"]["segments"], json!(1));
         let r = s.admin(
@@ -239,7 +262,7 @@ fn hash_always_present() {
             r.body
         );
         let r = check("99", "abc123", None);
-        assert_eq!((r.status, r.json()["field"].clone()), (400, json!("mfa")));
+        assert_eq!((r.status, r.json()["field"].clone()), (404, json!("mfa")));
         let user = s.admin("GET", "/v1/users/kim", None).json();
         assert_eq!(user["failures"]["hash"], json!(1), "{backend:?}: {user}");
         assert_eq!(user["authsys"], json!(["bank"]));

@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 
 use crate::support::{Peer, Server, backends, python};
 
-fn wait_calls(peer: &Peer, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+/// The peer's calls once `done` holds (or after 20 s, for the caller to report).
+pub(super) fn wait_calls(peer: &Peer, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let calls = peer.get("/_calls").as_array().cloned().unwrap_or_default();
@@ -134,14 +135,23 @@ fn sms_request_reaches_the_broker_and_validates_once() {
         );
         assert_eq!(v.json()["reason"], json!("replayed"), "used once");
 
-        // The report shows both attempts, the destination masked.
-        let rep = s
-            .admin(
-                "GET",
-                &format!("/v1/reports/deliveries?request_id={rid}"),
-                None,
-            )
-            .json();
+        // The report shows both attempts, the destination masked (the worker records them
+        // once the broker has answered: wait for it).
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let rep = loop {
+            let rep = s
+                .admin(
+                    "GET",
+                    &format!("/v1/reports/deliveries?request_id={rid}"),
+                    None,
+                )
+                .json();
+            if rep["items"].as_array().unwrap().len() >= 2 {
+                break rep;
+            }
+            assert!(std::time::Instant::now() < deadline, "no report: {rep}");
+            std::thread::sleep(Duration::from_millis(50));
+        };
         let items = rep["items"].as_array().unwrap();
         assert_eq!(items.len(), 2, "{rep}");
         assert_eq!(items[0]["outcome"], json!("failed"));

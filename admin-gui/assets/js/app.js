@@ -2,6 +2,8 @@
 
 import { get, del, setCsrf, setUnauthorizedHandler } from './api.js';
 import { h, mount, errorBox } from './dom.js';
+import { t, LANGUAGES, currentLanguage, setLanguage } from './i18n.js';
+import * as dashboard from './screens/dashboard.js';
 import * as login from './screens/login.js';
 import * as im from './screens/im.js';
 import * as sms from './screens/sms.js';
@@ -14,28 +16,33 @@ import * as mail from './screens/mail.js';
 import * as reports from './screens/reports.js';
 import * as audit from './screens/audit.js';
 import * as admins from './screens/admins.js';
+import * as tokens from './screens/tokens.js';
+import * as imports from './screens/import.js';
 
 export const ctx = { session: null, notice: null };
 
-// [pattern, screen, nav label, system administrators only]
+// [pattern, screen, nav entry (catalogue key nav.<id>, path), system administrators only]
 const ROUTES = [
-  [/^\/im$/, im.render, 'IM configuration', true],
-  [/^\/sms$/, sms.render, 'SMS service', true],
-  [/^\/voice$/, voice.render, 'Voice service', true],
-  [/^\/auth$/, auth.render, 'Authentication type', true],
-  [/^\/acl$/, acl.render, 'ACLs', true],
-  [/^\/users$/, users.renderList, 'Users', false],
+  [/^\/dashboard$/, dashboard.render, ['dashboard', '/dashboard'], true],
+  [/^\/im$/, im.render, ['im', '/im'], true],
+  [/^\/sms$/, sms.render, ['sms', '/sms'], true],
+  [/^\/voice$/, voice.render, ['voice', '/voice'], true],
+  [/^\/auth$/, auth.render, ['auth', '/auth'], true],
+  [/^\/acl$/, acl.render, ['acl', '/acl'], true],
+  [/^\/users$/, users.renderList, ['users', '/users'], false],
   [/^\/users\/new$/, users.renderCreate, null, false],
   [/^\/users\/([^/]+)\/opie\/([^/]+)$/, users.renderOpie, null, false],
   [/^\/users\/([^/]+)$/, users.renderEdit, null, false],
-  [/^\/wallets$/, wallets.render, 'Wallets', false],
-  [/^\/mail$/, mail.render, 'Mail', true],
-  [/^\/reports$/, reports.render, 'Delivery reports', true],
-  [/^\/audit$/, audit.render, 'Audit log', true],
-  [/^\/admins$/, admins.render, 'Administrators', true],
+  [/^\/wallets$/, wallets.render, ['wallets', '/wallets'], false],
+  [/^\/tokens$/, tokens.render, ['tokens', '/tokens'], false],
+  [/^\/import$/, imports.render, ['import', '/import'], true],
+  [/^\/mail$/, mail.render, ['mail', '/mail'], true],
+  [/^\/reports$/, reports.render, ['reports', '/reports'], true],
+  [/^\/audit$/, audit.render, ['audit', '/audit'], true],
+  [/^\/admins$/, admins.render, ['admins', '/admins'], true],
 ];
 
-const NAV_PATH = { 'IM configuration': '/im', 'SMS service': '/sms', 'Voice service': '/voice', 'Authentication type': '/auth', ACLs: '/acl', Users: '/users', Wallets: '/wallets', Mail: '/mail', 'Delivery reports': '/reports', 'Audit log': '/audit', Administrators: '/admins' };
+const home = () => (isSysAdmin() ? '/dashboard' : '/users');
 
 export function isSysAdmin() {
   return !!(ctx.session && ctx.session.system_administrator);
@@ -71,24 +78,38 @@ async function loadSession() {
 export async function signedIn(s) {
   ctx.session = s;
   setCsrf(s.csrf_token);
-  go(isSysAdmin() ? '/im' : '/users');
+  go(home());
+}
+
+// The texts of the page outside the screens (index.html), in the current language.
+function renderStatic() {
+  document.getElementById('skip').textContent = t('chrome.skip');
+  document.getElementById('menu-toggle').textContent = t('chrome.menu');
+  document.getElementById('logout').textContent = t('chrome.logout');
+  document.getElementById('lang-label').textContent = t('chrome.language');
+  document.querySelector('.brand').textContent = t('chrome.brand');
+  document.getElementById('nav').setAttribute('aria-label', t('chrome.sections'));
+  const sel = document.getElementById('lang');
+  mount(sel, LANGUAGES.map(([v, l]) => h('option', { value: v, lang: v, selected: v === currentLanguage() }, l)));
 }
 
 function renderChrome() {
   const top = document.getElementById('top');
   const nav = document.getElementById('nav');
   const signed = !!ctx.session;
-  top.hidden = !signed;
+  // The header (with the language switch) shows on the sign-in page too.
+  top.hidden = false;
   nav.hidden = !signed;
+  for (const id of ['who', 'logout', 'menu-toggle']) document.getElementById(id).hidden = !signed;
   if (!signed) return;
-  document.getElementById('who').textContent = `${ctx.session.login} · ${ctx.session.group || ''}`;
+  const group = ctx.session.system_administrator ? t('acl.sysadmin_group') : (ctx.session.group || '');
+  document.getElementById('who').textContent = `${ctx.session.login} · ${group}`;
   const path = location.hash.slice(1);
-  const visible = { Users: access('users', 'login') !== 'none', Wallets: access('wallets', 'name') !== 'none' };
-  const items = ROUTES.filter(([, , label, sys]) => label && (!sys || isSysAdmin()) && visible[label] !== false);
-  mount(nav, h('ul', {}, items.map(([, , label]) => {
-    const p = NAV_PATH[label];
+  const visible = { users: access('users', 'login') !== 'none', wallets: access('wallets', 'name') !== 'none', tokens: access('users', 'tokens') !== 'none' };
+  const items = ROUTES.filter(([, , entry, sys]) => entry && (!sys || isSysAdmin()) && visible[entry[0]] !== false);
+  mount(nav, h('ul', {}, items.map(([, , [id, p]]) => {
     const current = path === p || path.startsWith(`${p}/`);
-    return h('li', {}, h('a', { href: `#${p}`, 'aria-current': current ? 'page' : undefined }, label));
+    return h('li', {}, h('a', { href: `#${p}`, 'aria-current': current ? 'page' : undefined }, t(`nav.${id}`)));
   })));
 }
 
@@ -103,19 +124,20 @@ async function route() {
   document.getElementById('menu-toggle').setAttribute('aria-expanded', 'false');
   renderChrome();
   if (path === '/login') {
-    if (ctx.session) return go(isSysAdmin() ? '/im' : '/users');
+    if (ctx.session) return go(home());
     mount(main, await login.render(ctx));
-    document.title = 'Sign in · SAE administration';
+    document.title = `${t('login.title')} · ${t('chrome.brand')}`;
     return;
   }
-  for (const [re, screen, label, sys] of ROUTES) {
+  for (const [re, screen, entry, sys] of ROUTES) {
     const m = path.match(re);
     if (!m) continue;
+    const label = entry ? t(`nav.${entry[0]}`) : null;
     if (sys && !isSysAdmin()) {
-      mount(main, h('h1', { text: 'Not allowed' }), h('p', { text: 'Your administrator group cannot use this screen.' }));
+      mount(main, h('h1', { text: t('chrome.not_allowed') }), h('p', { text: t('chrome.not_allowed_text') }));
       return;
     }
-    mount(main, h('p', { class: 'loading', text: 'Loading…' }));
+    mount(main, h('p', { class: 'loading', text: t('common.loading') }));
     try {
       const node = await screen(m.slice(1).map(decodeURIComponent), ctx);
       if (location.hash.slice(1) !== path) return; // navigated away meanwhile
@@ -124,14 +146,14 @@ async function route() {
       // keyboard and screen-reader users start there.
       if (navigated) main.focus({ preventScroll: true });
       const h1 = main.querySelector('h1');
-      document.title = `${h1 ? h1.textContent : label || 'SAE'} · SAE administration`;
+      document.title = `${h1 ? h1.textContent : label || 'SAE'} · ${t('chrome.brand')}`;
     } catch (e) {
       if (e.status === 401) return;
-      mount(main, h('h1', { text: label || 'Error' }), errorBox(e));
+      mount(main, h('h1', { text: label || t('common.error') }), errorBox(e));
     }
     return;
   }
-  go(isSysAdmin() ? '/im' : '/users');
+  go(home());
 }
 
 function setup() {
@@ -139,7 +161,7 @@ function setup() {
     if (!ctx.session) return;
     ctx.session = null;
     setCsrf(null);
-    ctx.notice = 'Your session has ended (idle timeout or sign-out elsewhere). Please sign in again.';
+    ctx.notice = t('chrome.session_ended');
     go('/login');
   });
   document.getElementById('logout').addEventListener('click', async () => {
@@ -150,8 +172,13 @@ function setup() {
     }
     ctx.session = null;
     setCsrf(null);
-    ctx.notice = 'You have signed out.';
+    ctx.notice = t('chrome.signed_out');
     go('/login');
+  });
+  document.getElementById('lang').addEventListener('change', (e) => {
+    setLanguage(e.target.value);
+    renderStatic();
+    route();
   });
   const toggle = document.getElementById('menu-toggle');
   toggle.addEventListener('click', () => {
@@ -160,6 +187,7 @@ function setup() {
   });
 }
 
+renderStatic();
 setup();
 // Routing waits for the session to be known (a hash change during start-up included).
 const ready = loadSession();

@@ -1,6 +1,8 @@
 // A small SVG line chart: success rate (left axis, %) and mean latency (right axis, ms) per
 // time bucket. Drawn with DOM calls (no library, no inline script).
 
+import { t, dateTime, shortTime, number } from './i18n.js';
+
 const NS = 'http://www.w3.org/2000/svg';
 function s(tag, attrs = {}, ...children) {
   const el = document.createElementNS(NS, tag);
@@ -28,14 +30,29 @@ export function buckets(attempts, count = 12) {
   return out.filter((b) => b.n > 0);
 }
 
-export function chart(attempts, { title }) {
+export function chart(attempts, opts) {
+  return chartOf(buckets(attempts), opts);
+}
+
+// The dashboard's hours of one broker ({start, attempts, delivered, mean_latency_ms}) as
+// buckets.
+// buckets, every hour of the window kept (hours without attempts draw no point).
+export function hourBuckets(hours) {
+  return hours.map((x) => {
+    const t0 = Date.parse(x.start);
+    return { t0, t1: t0 + 3600e3, n: x.attempts, ok: x.delivered, latency: (x.mean_latency_ms || 0) * x.attempts };
+  });
+}
+
+// bs: [{t0, t1, n, ok, latency (sum, ms)}], evenly spaced in time; buckets with n = 0 keep
+// their place on the time axis but draw nothing.
+export function chartOf(bs, { title }) {
   const W = 560;
   const H = 220;
   const L = 44;
   const R = 56;
   const T = 16;
   const B = 36;
-  const bs = buckets(attempts);
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': title });
   svg.append(s('title', {}, title));
   const pw = W - L - R;
@@ -46,28 +63,29 @@ export function chart(attempts, { title }) {
     svg.append(s('line', { x1: L, x2: L + pw, y1: y, y2: y, class: 'grid' }));
     svg.append(s('text', { x: L - 6, y: y + 4, class: 'axis', 'text-anchor': 'end' }, `${p}%`));
   }
-  if (!bs.length) {
-    svg.append(s('text', { x: L + pw / 2, y: T + ph / 2, 'text-anchor': 'middle', class: 'axis' }, 'No attempts'));
+  const drawn = bs.map((b, i) => [b, i]).filter(([b]) => b.n > 0);
+  if (!drawn.length) {
+    svg.append(s('text', { x: L + pw / 2, y: T + ph / 2, 'text-anchor': 'middle', class: 'axis' }, t('chart.no_attempts')));
     return svg;
   }
-  const maxLat = Math.max(1, ...bs.map((b) => b.latency / b.n));
+  const maxLat = Math.max(1, ...drawn.map(([b]) => b.latency / b.n));
   const x = (i) => L + (bs.length === 1 ? pw / 2 : (i / (bs.length - 1)) * pw);
   const yRate = (b) => T + ph - (b.ok / b.n) * ph;
   const yLat = (b) => T + ph - ((b.latency / b.n) / maxLat) * ph;
-  svg.append(s('text', { x: L + pw + 6, y: T + 4, class: 'axis' }, `${Math.round(maxLat)} ms`));
+  svg.append(s('text', { x: L + pw + 6, y: T + 4, class: 'axis' }, `${number(Math.round(maxLat))} ms`));
   svg.append(s('text', { x: L + pw + 6, y: T + ph + 4, class: 'axis' }, '0 ms'));
-  const path = (fy) => bs.map((b, i) => `${i ? 'L' : 'M'}${x(i).toFixed(1)},${fy(b).toFixed(1)}`).join(' ');
+  const path = (fy) => drawn.map(([b, i], k) => `${k ? 'L' : 'M'}${x(i).toFixed(1)},${fy(b).toFixed(1)}`).join(' ');
   svg.append(s('path', { d: path(yRate), class: 'line rate' }));
   svg.append(s('path', { d: path(yLat), class: 'line latency' }));
-  bs.forEach((b, i) => {
+  drawn.forEach(([b, i]) => {
     const c1 = s('circle', { cx: x(i), cy: yRate(b), r: 3, class: 'dot rate' });
-    c1.append(s('title', {}, `${new Date(b.t0).toISOString()}: ${b.ok}/${b.n} delivered, mean ${Math.round(b.latency / b.n)} ms`));
+    c1.append(s('title', {}, t('chart.point', { at: dateTime(new Date(b.t0).toISOString()), ok: b.ok, n: b.n, ms: Math.round(b.latency / b.n) })));
     svg.append(c1, s('circle', { cx: x(i), cy: yLat(b), r: 3, class: 'dot latency' }));
   });
-  const fmt = (t) => new Date(t).toISOString().slice(5, 16).replace('T', ' ');
+  const fmt = shortTime;
   svg.append(s('text', { x: L, y: H - 14, class: 'axis' }, fmt(bs[0].t0)));
   svg.append(s('text', { x: L + pw, y: H - 14, class: 'axis', 'text-anchor': 'end' }, fmt(bs[bs.length - 1].t1)));
-  svg.append(s('text', { x: L, y: H - 2, class: 'legend rate' }, '— success rate'));
-  svg.append(s('text', { x: L + 140, y: H - 2, class: 'legend latency' }, '— mean latency'));
+  svg.append(s('text', { x: L, y: H - 2, class: 'legend rate' }, `— ${t('chart.success_rate')}`));
+  svg.append(s('text', { x: L + 140, y: H - 2, class: 'legend latency' }, `— ${t('chart.mean_latency')}`));
   return svg;
 }

@@ -2,6 +2,8 @@
 // always text (no injection), and event handlers are attached with addEventListener (the
 // Content-Security-Policy forbids inline handlers).
 
+import { t, dateTime, has } from './i18n.js';
+
 const PROPS = new Set(['value', 'checked', 'disabled', 'hidden', 'readOnly', 'required', 'selected', 'multiple', 'indeterminate']);
 
 export function h(tag, props, ...children) {
@@ -46,28 +48,34 @@ export function svgImage(svg, alt) {
   return h('img', { class: 'qr', src: `data:image/svg+xml;base64,${btoa(bin)}`, alt });
 }
 
-export function fmtTime(t) {
-  if (!t) return '—';
-  const d = typeof t === 'number' ? new Date(t * 1000) : new Date(t);
-  if (Number.isNaN(d.getTime())) return String(t);
-  return d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
-}
+export const fmtTime = dateTime;
 
+// A short message in the corner: `ok` (dark) or `error` (red, announced at once). Each
+// toast replaces the previous one, so an old answer never looks like the new one's.
 export function toast(message, kind = 'ok') {
   let box = document.getElementById('toasts');
   if (!box) {
-    box = h('div', { id: 'toasts', class: 'toasts', role: 'status', 'aria-live': 'polite' });
+    box = h('div', { id: 'toasts', class: 'toasts' });
     document.body.append(box);
   }
-  const t = h('div', { class: `toast ${kind}`, text: message });
-  box.append(t);
-  while (box.children.length > 2) box.firstChild.remove();
-  setTimeout(() => t.remove(), 4000);
+  const el = h('div', { class: `toast ${kind}`, role: kind === 'error' ? 'alert' : 'status', 'data-testid': `toast-${kind}`, text: message });
+  box.replaceChildren(el);
+  setTimeout(() => el.remove(), kind === 'error' ? 10000 : 4000);
+}
+
+// The words for a problem+json answer: the catalogue's sentence for its code when there is
+// one (errors.<code>), else the server's detail.
+export function problemText(e) {
+  if (!e) return t('errors.unknown');
+  const code = e.code;
+  if (code && code !== 'invalid_field' && has(`errors.${code}`)) return t(`errors.${code}`, { detail: e.message || '' });
+  if (e.status === 0) return t('errors.network');
+  return e.message || String(e);
 }
 
 // Accessible tabs: a tablist with arrow-key navigation; each tab renders lazily.
 export function tabs(items, { active, label, onChange } = {}) {
-  const list = h('div', { class: 'tablist', role: 'tablist', 'aria-label': label || 'Tabs' });
+  const list = h('div', { class: 'tablist', role: 'tablist', 'aria-label': label || t('common.tabs') });
   const panel = h('div', { class: 'tabpanel', role: 'tabpanel', tabindex: '0' });
   const buttons = [];
   const select = async (i, focus) => {
@@ -77,7 +85,7 @@ export function tabs(items, { active, label, onChange } = {}) {
     });
     panel.setAttribute('aria-labelledby', buttons[i].id);
     if (focus) buttons[i].focus();
-    mount(panel, h('p', { class: 'loading', text: 'Loading…' }));
+    mount(panel, h('p', { class: 'loading', text: t('common.loading') }));
     try {
       mount(panel, await items[i].render());
     } catch (e) {
@@ -110,16 +118,17 @@ export function tabs(items, { active, label, onChange } = {}) {
 }
 
 export function errorBox(e) {
-  const detail = e && e.message ? e.message : String(e);
   return h('div', { class: 'problem', role: 'alert' },
-    h('strong', { text: e && e.title ? e.title : 'Error' }), ' ', detail);
+    h('strong', { text: t('common.error') }), ' ', problemText(e));
 }
 
-export function table(columns, rows, { caption, empty = 'Nothing here yet.' } = {}) {
-  if (!rows.length) return h('p', { class: 'empty', text: empty });
-  return h('div', { class: 'table-wrap' },
+// `hideCaption`: the caption repeats a visible heading, so only screen readers get it.
+export function table(columns, rows, { caption, empty, hideCaption } = {}) {
+  if (!rows.length) return h('p', { class: 'empty', text: empty || t('common.empty') });
+  // The wrapper scrolls sideways on narrow screens: focusable, so keyboards can scroll it.
+  return h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': caption || t('common.table') },
     h('table', {},
-      caption ? h('caption', { text: caption }) : null,
+      caption ? h('caption', { text: caption, class: hideCaption ? 'sr-only' : null }) : null,
       h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', text: c.label })))),
       h('tbody', {}, rows.map((r) => h('tr', {}, columns.map((c) => {
         const v = c.render ? c.render(r) : r[c.key];
@@ -127,16 +136,68 @@ export function table(columns, rows, { caption, empty = 'Nothing here yet.' } = 
       }))))));
 }
 
-export function confirmAction(message) {
-  // window.confirm is keyboard accessible and needs no extra markup.
-  return window.confirm(message);
+// A native modal <dialog> asking to confirm a destructive action: `message` names what is
+// destroyed, the confirm button says the action (`verb`); resolves true when confirmed.
+// Escape and the cancel button answer false.
+export function confirmAction(message, { verb, danger = true } = {}) {
+  return new Promise((resolve) => {
+    const yes = h('button', { type: 'button', class: danger ? 'danger' : 'primary', 'data-testid': 'confirm-yes', text: verb || t('common.confirm') });
+    const no = h('button', { type: 'button', 'data-testid': 'confirm-no', text: t('common.cancel') });
+    const text = h('p', { id: uid('dlg'), text: message });
+    const dlg = h('dialog', { class: 'confirm', 'aria-describedby': text.id, 'aria-label': verb || t('common.confirm') },
+      text, h('div', { class: 'actions' }, no, yes));
+    const done = (v) => {
+      dlg.close();
+      dlg.remove();
+      resolve(v);
+    };
+    yes.addEventListener('click', () => done(true));
+    no.addEventListener('click', () => done(false));
+    dlg.addEventListener('cancel', (e) => {
+      e.preventDefault();
+      done(false);
+    });
+    document.body.append(dlg);
+    dlg.showModal();
+    no.focus();
+  });
+}
+
+// Runs a row or page action (delete, revoke, unlock, test): the button is disabled while it
+// runs; a failure is shown right after the button (and as a red toast), a success as a toast.
+// Returns whether it succeeded.
+export async function act(button, fn, { confirm, verb, done } = {}) {
+  if (confirm && !(await confirmAction(confirm, { verb }))) return false;
+  for (const old of button.parentElement.querySelectorAll(':scope > .action-error')) old.remove();
+  button.disabled = true;
+  try {
+    await fn();
+    if (done) toast(done);
+    return true;
+  } catch (e) {
+    const text = problemText(e);
+    const err = h('p', { class: 'action-error field-error', role: 'alert', 'data-testid': 'action-error', text });
+    button.insertAdjacentElement('afterend', err);
+    toast(text, 'error');
+    return false;
+  } finally {
+    if (button.isConnected) button.disabled = false;
+  }
+}
+
+// A pager for lists paged by the server with cursors.
+export function pager(pageNo, hasNext, onMove) {
+  return h('nav', { class: 'pager', 'aria-label': t('common.pages') },
+    h('button', { type: 'button', text: t('common.previous'), disabled: pageNo === 0, on: { click: () => onMove(-1) } }),
+    h('span', { text: ` ${t('common.page', { n: pageNo + 1 })} ` }),
+    h('button', { type: 'button', text: t('common.next'), disabled: !hasNext, on: { click: () => onMove(1) } }));
 }
 
 // Tabs whose panels are all built up front and only shown or hidden (their form controls
 // keep their values across tab switches). A 'reveal' event from inside a panel (a field
 // error) selects that panel.
 export function staticTabs(items, { label, onChange } = {}) {
-  const list = h('div', { class: 'tablist', role: 'tablist', 'aria-label': label || 'Tabs' });
+  const list = h('div', { class: 'tablist', role: 'tablist', 'aria-label': label || t('common.tabs') });
   const buttons = [];
   const select = (i, focus) => {
     items.forEach((it, j) => {

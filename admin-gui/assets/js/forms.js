@@ -2,8 +2,9 @@
 // nested objects: "primary.url"), so a problem+json answer's `field` finds the control it
 // is about and the message is shown right under it.
 
-import { h, uid } from './dom.js';
+import { h, uid, problemText } from './dom.js';
 import { Problem } from './api.js';
+import { t, has } from './i18n.js';
 
 function wrap(name, label, control, { help, cls } = {}) {
   const id = control.id || (control.id = uid('f'));
@@ -113,13 +114,13 @@ export function values(root) {
     if (raw.trim() === '') continue;
     if (kind === 'number') {
       const n = Number(raw);
-      if (!Number.isFinite(n)) throw new Problem(400, { field: name, detail: `${name}: not a number` });
+      if (!Number.isFinite(n)) throw new Problem(400, { field: name, detail: t('rule.number') });
       setPath(out, name, n);
     } else if (kind === 'json') {
       try {
         setPath(out, name, JSON.parse(raw));
       } catch (e) {
-        throw new Problem(400, { field: name, detail: `${name}: not valid JSON (${e.message})` });
+        throw new Problem(400, { field: name, detail: t('rule.json', { error: e.message }) });
       }
     } else if (kind === 'lines') {
       setPath(out, name, raw.split('\n').map((s) => s.trim()).filter(Boolean));
@@ -155,52 +156,93 @@ function candidates(field) {
   return out;
 }
 
-// Shows a Problem next to the control its `field` names, or at the top of the form.
-export function showProblem(root, problem, { prefix = '' } = {}) {
-  const detail = problem.message || 'Request failed';
-  const field = problem.field;
-  if (field) {
-    for (const c of candidates(prefix + field).concat(prefix ? candidates(field) : [])) {
-      const el = root.querySelector(`[data-field="${CSS.escape(c)}"]`);
-      if (!el) continue;
-      const wrapEl = el.closest('[data-field-wrap]');
-      const err = wrapEl && wrapEl.querySelector('.field-error');
-      if (!err) continue;
-      err.textContent = detail;
-      err.hidden = false;
-      el.setAttribute('aria-invalid', 'true');
+// The words for one offending field of a problem+json answer: the catalogue's sentence for
+// its documented rule (with the rule's bound), else the server's detail.
+export function fieldText(e) {
+  // A sentence for this field and rule (field.<name>.<rule>) says more than the rule alone.
+  const own = `field.${e.field}.${e.rule}`;
+  if (e.rule && has(own)) return t(own);
+  // A pattern's name (`limit`) says which form was expected.
+  if (e.rule === 'pattern' && e.limit && has(`pattern.${e.limit}`)) return t(`pattern.${e.limit}`);
+  const key = `rule.${e.rule}`;
+  if (e.rule && e.rule !== 'pattern' && has(key)) {
+    const allowed = Array.isArray(e.allowed) ? e.allowed.join(', ') : '';
+    return t(key, { limit: e.limit, n: typeof e.limit === 'number' ? e.limit : 0, allowed });
+  }
+  return e.detail || '';
+}
+
+// Shows one message under the control its field names; false when no control matches.
+function atField(root, field, text, prefix, first) {
+  for (const c of candidates(prefix + field).concat(prefix ? candidates(field) : [])) {
+    const el = root.querySelector(`[data-field="${CSS.escape(c)}"]`);
+    if (!el) continue;
+    const wrapEl = el.closest('[data-field-wrap]');
+    const err = wrapEl && wrapEl.querySelector('.field-error');
+    if (!err) continue;
+    err.textContent = err.hidden || !err.textContent ? text : `${err.textContent} ${text}`;
+    err.hidden = false;
+    el.setAttribute('aria-invalid', 'true');
+    if (first) {
       wrapEl.dispatchEvent(new CustomEvent('reveal', { bubbles: true }));
       if (!wrapEl.closest('[hidden]')) el.focus();
-      return;
     }
+    return true;
   }
+  return false;
+}
+
+// Shows a Problem: every offending field (`errors`, or the single `field`) under its
+// control, in the console's words; what has no control is listed at the top of the form.
+export function showProblem(root, problem, { prefix = '' } = {}) {
+  const body = problem.body || {};
+  const list = Array.isArray(body.errors) && body.errors.length
+    ? body.errors
+    : (problem.field ? [{ field: problem.field, detail: problem.message }] : []);
+  const rest = [];
+  let first = true;
+  for (const e of list) {
+    const text = fieldText(e);
+    if (e.field && atField(root, e.field, text, prefix, first)) first = false;
+    else rest.push(e.field ? t('form.field_problem', { field: e.field, detail: text }) : text);
+  }
+  if (!list.length) rest.push(problemText(problem));
+  if (!rest.length) return;
   let top = root.querySelector('.form-error');
   if (!top) {
     top = h('div', { class: 'form-error problem', role: 'alert' });
     root.prepend(top);
   }
-  top.textContent = field ? `${field}: ${detail}` : (problem.title && problem.title !== detail ? `${problem.title}: ${detail}` : detail);
+  top.textContent = rest.join(' ');
   top.hidden = false;
 }
 
 // A <form> whose submit runs `onSubmit(form)`; a thrown Problem is shown next to its field.
-export function form(children, { submit = 'Save', onSubmit, buttons = [], label, readOnly } = {}) {
+// onSubmit may answer a string (shown as a success) or {text, ok: false} (shown as a failure).
+export function form(children, { submit, onSubmit, buttons = [], label, readOnly } = {}) {
   const status = h('p', { class: 'form-status', role: 'status', 'aria-live': 'polite' });
   const f = h('form', { class: 'form', novalidate: true, 'aria-label': label },
     h('div', { class: 'form-error problem', role: 'alert', hidden: true }),
     children,
     h('div', { class: 'actions' },
-      readOnly ? null : h('button', { type: 'submit', class: 'primary', text: submit }),
+      readOnly ? null : h('button', { type: 'submit', class: 'primary', text: submit || t('common.save') }),
       buttons, status));
   f.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearErrors(f);
     status.textContent = '';
+    status.className = 'form-status';
     const btn = f.querySelector('button[type=submit]');
     if (btn) btn.disabled = true;
     try {
       const msg = await onSubmit(f);
-      status.textContent = typeof msg === 'string' ? msg : 'Saved.';
+      if (msg && typeof msg === 'object') {
+        status.textContent = msg.text;
+        status.classList.add(msg.ok === false ? 'failed' : 'succeeded');
+      } else {
+        status.textContent = typeof msg === 'string' ? msg : t('common.saved');
+        if (status.textContent) status.classList.add('succeeded');
+      }
     } catch (e) {
       if (e instanceof Problem) showProblem(f, e);
       else showProblem(f, { message: String(e && e.message ? e.message : e) });

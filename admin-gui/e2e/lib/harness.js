@@ -33,7 +33,7 @@ export function pythonPath() {
   return p;
 }
 
-async function freePort() {
+export async function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.listen(0, '127.0.0.1', () => {
@@ -130,14 +130,14 @@ export async function launchBrowser() {
 
 // A page that records console errors and failed requests to a list the test can check.
 export async function newPage(browser, opts = {}) {
-  const context = await browser.newContext({ viewport: opts.viewport || { width: 1280, height: 900 } });
+  // The browser's language chooses the console's (English unless a test asks otherwise).
+  const context = await browser.newContext({ viewport: opts.viewport || { width: 1280, height: 900 }, locale: opts.locale || 'en-US' });
   const page = await context.newPage();
   page.problems = [];
   page.on('pageerror', (e) => page.problems.push(`page error: ${e.message}`));
   page.on('console', (m) => {
     if (m.type() === 'error' && !/status of (4\d\d)/.test(m.text())) page.problems.push(`console: ${m.text()}`);
   });
-  page.on('dialog', (d) => d.accept());
   page.setDefaultTimeout(Number(process.env.E2E_TIMEOUT_MS || 15000));
   return page;
 }
@@ -203,4 +203,26 @@ export async function signIn(page, base, login, password, secret) {
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.locator('#logout').waitFor();
   return secret;
+}
+
+// Answers the console's confirmation dialog (a native <dialog>): checks that it names what
+// is destroyed (`names`), then confirms.
+export async function confirmDialog(page, names) {
+  const dlg = page.locator('dialog.confirm[open]');
+  await dlg.waitFor();
+  if (names) {
+    const text = await dlg.textContent();
+    if (!text.includes(names)) throw new Error(`the confirmation does not name ${names}: ${text}`);
+  }
+  await dlg.getByTestId('confirm-yes').click();
+  await dlg.waitFor({ state: 'detached' });
+}
+
+// A JSON call from the page, with the session cookie and the CSRF token.
+export async function call(page, method, url, body) {
+  return page.evaluate(async ([m, u, b]) => {
+    const s = await (await fetch('/v1/session')).json();
+    const r = await fetch(u, { method: m, headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': s.csrf_token }, body: b === null ? undefined : JSON.stringify(b) });
+    return { status: r.status, body: await r.json().catch(() => null) };
+  }, [method, url, body === undefined ? null : body]);
 }

@@ -3,8 +3,9 @@
 use std::error::Error as StdError;
 use std::future::Future;
 
-use super::secret::SecretString;
-use super::smtp::{Accepted, ErrorClass, OutgoingMail, SendError, SmtpAccount, send_mail};
+use super::oauth2::OAuth2Error;
+use super::smtp::{Accepted, OutgoingMail, SendError, SmtpAccount, send_mail};
+use crate::{Classified, ErrorClass, SecretString};
 
 /// Which access token the dispatcher asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +71,11 @@ impl Sent {
         self.accepted.reply()
     }
 
+    /// The Message-ID of a tracked mail.
+    pub fn message_id(&self) -> Option<&str> {
+        self.accepted.message_id()
+    }
+
     /// True when the first token was refused and the mail went out after a refresh.
     pub fn refreshed_token(&self) -> bool {
         self.refreshed
@@ -92,12 +98,27 @@ pub enum DispatchError {
     },
 }
 
-impl DispatchError {
-    /// The class retry and failover decide on.
-    pub fn class(&self) -> ErrorClass {
+impl Classified for DispatchError {
+    /// The class retry and failover decide on. A token that could not be obtained is
+    /// transient when an [`OAuth2Error`] among the causes says so (endpoint unreachable,
+    /// 5xx, 429), permanent otherwise (`invalid_grant`, no refresh token, no provider).
+    fn class(&self) -> ErrorClass {
         match self {
             Self::Send(e) => e.class(),
-            Self::Token { .. } => ErrorClass::TokenUnavailable,
+            Self::Token { source } => {
+                let mut cause: Option<&(dyn StdError + 'static)> = Some(source.as_ref());
+                while let Some(e) = cause {
+                    if let Some(oauth2) = e.downcast_ref::<OAuth2Error>() {
+                        return if oauth2.is_transient() {
+                            ErrorClass::Transient
+                        } else {
+                            ErrorClass::Permanent
+                        };
+                    }
+                    cause = e.source();
+                }
+                ErrorClass::Permanent
+            }
         }
     }
 }
@@ -105,7 +126,7 @@ impl DispatchError {
 /// Sends `mail` through `account`.
 ///
 /// Without OAuth2 this is one [`send_mail`]. With OAuth2: ask `tokens` for the current
-/// token and send; if the server refuses it ([`ErrorClass::Authentication`]), ask for a
+/// token and send; if the server refuses it ([`SendError::is_authentication`]), ask for a
 /// refreshed token once and send once more. Any other failure is returned as is.
 pub async fn send<P: TokenProvider>(
     account: &SmtpAccount,
@@ -125,7 +146,7 @@ pub async fn send<P: TokenProvider>(
             accepted,
             refreshed: false,
         }),
-        Err(e) if e.class() == ErrorClass::Authentication => {
+        Err(e) if e.is_authentication() => {
             let token = fetch_token(tokens, account, TokenRequest::Refreshed).await?;
             let accepted = send_mail(account, mail, Some(&token)).await?;
             Ok(Sent {

@@ -3,7 +3,8 @@
 use std::time::{Duration, Instant};
 
 use super::dispatch::{TokenProvider, send};
-use super::smtp::{ErrorClass, OutgoingMail, SmtpAccount};
+use super::smtp::{OutgoingMail, SmtpAccount};
+use crate::{Classified as _, ErrorClass, Outcome};
 
 /// What the server knows about an account besides its SMTP settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,18 +44,10 @@ pub fn failover_order<T>(accounts: &[T], role: impl Fn(&T) -> AccountRole) -> Ve
 }
 
 /// After a failure of this class, is the next account worth trying? Yes, except when the
-/// recipient itself was refused: every account would hit the same refusal.
+/// recipient itself was refused: every account would hit the same refusal (the rule of
+/// [`ErrorClass::another_peer_may_succeed`], which SMS failover follows too).
 pub fn should_try_next(class: ErrorClass) -> bool {
-    class != ErrorClass::Recipient
-}
-
-/// How one attempt ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// The server accepted the mail.
-    Delivered,
-    /// The attempt failed with this class.
-    Failed(ErrorClass),
+    class.another_peer_may_succeed()
 }
 
 /// One attempt through one account, for delivery reports.
@@ -65,6 +58,7 @@ pub struct Attempt {
     detail: String,
     latency: Duration,
     refreshed_token: bool,
+    message_id: Option<String>,
 }
 
 impl Attempt {
@@ -103,6 +97,11 @@ impl Attempt {
     pub fn refreshed_token(&self) -> bool {
         self.refreshed_token
     }
+
+    /// The Message-ID of a delivered tracked mail (each account's differs).
+    pub fn message_id(&self) -> Option<&str> {
+        self.message_id.as_deref()
+    }
 }
 
 /// Every attempt of one failover run, in order.
@@ -132,10 +131,7 @@ impl FailoverReport {
         if self.delivered_by().is_some() {
             return None;
         }
-        self.attempts.last().and_then(|a| match a.outcome {
-            Outcome::Failed(class) => Some(class),
-            Outcome::Delivered => None,
-        })
+        self.attempts.last().and_then(|a| a.outcome.failure())
     }
 }
 
@@ -160,6 +156,7 @@ pub async fn send_with_failover<'a, P: TokenProvider>(
                     detail: sent.reply().to_owned(),
                     latency,
                     refreshed_token: sent.refreshed_token(),
+                    message_id: sent.message_id().map(str::to_owned),
                 },
                 true,
             ),
@@ -170,6 +167,7 @@ pub async fn send_with_failover<'a, P: TokenProvider>(
                     detail: e.to_string(),
                     latency,
                     refreshed_token: false,
+                    message_id: None,
                 },
                 !should_try_next(e.class()),
             ),
@@ -272,11 +270,9 @@ mod tests {
     #[test]
     fn only_a_recipient_refusal_stops_failover() {
         let rows = [
-            (ErrorClass::Authentication, true),
             (ErrorClass::Transient, true),
+            (ErrorClass::Timeout, true),
             (ErrorClass::Permanent, true),
-            (ErrorClass::Tls, true),
-            (ErrorClass::TokenUnavailable, true),
             (ErrorClass::Recipient, false),
         ];
         for (class, expected) in rows {

@@ -99,16 +99,18 @@
 //!
 //! # Error classification
 //!
-//! Every failed send has an [`ErrorClass`]:
+//! Every failed send has an [`ErrorClass`], the classification the SMS channel uses too;
+//! [`SendError`] and [`DispatchError`] say in their own terms what the server objected to:
 //!
-//! | class | when | what the caller does |
+//! | failure | class | what the caller does |
 //! |---|---|---|
-//! | `Authentication` | SMTP 530/534/535; an XOAUTH2 error challenge (Gmail style) | OAuth2: refresh once and retry (done by [`send`]); then the next account |
-//! | `Transient` | connection refused/reset, DNS, timeout, SMTP 4xx (incl. 454) | next account; the outbox retries later |
-//! | `Permanent` | other SMTP 5xx (policy, relay denied, size), misconfiguration | next account |
-//! | `Recipient` | 5xx with enhanced status `5.1.x` (unknown or invalid recipient) | stop: no account will do better |
-//! | `Tls` | handshake failure (untrusted or mismatched certificate, protocol), STARTTLS required but not offered; the text says why | next account; fix the configuration |
-//! | `TokenUnavailable` | the [`TokenProvider`] failed (e.g. `invalid_grant`) | next account |
+//! | `SendError::Authentication`: SMTP 530/534/535; an XOAUTH2 error challenge (Gmail style) | permanent | OAuth2: refresh once and retry (done by [`send`]); then the next account |
+//! | `SendError::Transient`: connection refused/reset, DNS, SMTP 4xx (incl. 454) | transient | next account; the outbox retries later |
+//! | `SendError::Timeout`: no complete answer within the account's timeout | timeout | next account; the outbox retries later |
+//! | `SendError::Permanent`: other SMTP 5xx (policy, relay denied, size), misconfiguration | permanent | next account |
+//! | `SendError::Recipient`: 5xx with enhanced status `5.1.x` (unknown or invalid recipient) | recipient | stop: no account will do better |
+//! | `SendError::Tls`: handshake failure (untrusted or mismatched certificate, protocol), STARTTLS required but not offered; the text says why | permanent | next account; fix the configuration |
+//! | `DispatchError::Token`: the [`TokenProvider`] failed | transient when the cause is an [`oauth2::OAuth2Error`] that [`is_transient`](oauth2::OAuth2Error::is_transient), else permanent (e.g. `invalid_grant`) | next account |
 //!
 //! [`should_try_next`] is the whole failover decision.
 //!
@@ -121,19 +123,23 @@
 
 mod dispatch;
 mod failover;
+pub mod inbound;
 pub mod oauth2;
-mod secret;
 pub mod smtp;
 
+/// The crate's one secret text type, also reachable here.
+pub use crate::SecretString;
 pub use dispatch::{
     DispatchError, NoOAuth2, NoOAuth2Error, Sent, TokenProvider, TokenRequest, send, send_test_mail,
 };
 pub use failover::{
-    AccountRole, Attempt, FailoverReport, Outcome, failover_order, send_with_failover,
-    should_try_next,
+    AccountRole, Attempt, FailoverReport, failover_order, send_with_failover, should_try_next,
 };
-pub use secret::SecretString;
 pub use smtp::{
-    ErrorClass, MailKind, OutgoingMail, Security, SendError, SmtpAccount, SmtpAccountSettings,
-    SmtpAuth,
+    MailKind, OutgoingMail, Security, SendError, SmtpAccount, SmtpAccountSettings, SmtpAuth,
+    Tracking, TrackingError,
 };
+
+/// The classification both channels share, its accessors, and how an attempt ended, also
+/// reachable here.
+pub use crate::{Classified, ErrorClass, Outcome};

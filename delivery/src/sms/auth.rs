@@ -11,6 +11,7 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use crate::SecretString;
 use crate::sms::rest_config::OAuthCredentials;
 
 /// RFC 3986 unreserved characters stay, everything else is percent-encoded (RFC 5849 §3.6).
@@ -285,7 +286,7 @@ pub(crate) fn oauth_authorization(
         ("oauth_timestamp".into(), timestamp.to_string()),
     ];
     if let Some(token) = &credentials.token {
-        oauth_params.push(("oauth_token".into(), token.to_string()));
+        oauth_params.push(("oauth_token".into(), token.expose().to_owned()));
     }
     oauth_params.push(("oauth_version".into(), "1.0".into()));
     let mut all: Vec<(String, String)> = url.query_pairs().into_owned().collect();
@@ -294,10 +295,9 @@ pub(crate) fn oauth_authorization(
     let base = signature_base_string(method, url, &all);
     let token_secret = credentials
         .token_secret
-        .as_deref()
-        .map(String::as_str)
-        .unwrap_or("");
-    let signature = hmac_sha1_signature(&base, &credentials.secret, token_secret);
+        .as_ref()
+        .map_or("", SecretString::expose);
+    let signature = hmac_sha1_signature(&base, credentials.secret.expose(), token_secret);
     oauth_params.push(("oauth_signature".into(), signature));
     let fields: Vec<String> = oauth_params
         .iter()

@@ -295,9 +295,9 @@ fn rfc5849_base_string() {
 fn oauth_header_reads_query_and_form_params() {
     let credentials = OAuthCredentials {
         key: "dpf43f3p2l4k3l03".into(),
-        secret: Zeroizing::new("kd94hf93k423kf44".into()),
-        token: Some(Zeroizing::new("nnch734d00sl2jdk".into())),
-        token_secret: Some(Zeroizing::new("pfkkdhi9sl3r4s00".into())),
+        secret: "kd94hf93k423kf44".into(),
+        token: Some("nnch734d00sl2jdk".into()),
+        token_secret: Some("pfkkdhi9sl3r4s00".into()),
     };
     let url = Url::parse("http://photos.example.net/photos?file=vacation.jpg").unwrap();
     let form = [("size".to_owned(), "original".to_owned())];

@@ -8,17 +8,18 @@
 
 use std::time::Duration;
 
-use reqwest::Url;
 use zeroize::Zeroizing;
 
-use crate::failover::{BrokerLabel, BrokerMode};
-use crate::sms::doc::{BrokerDoc, BrokerKind, BudgetDoc, SmsConfigDoc, StrMap};
+use crate::sms::changes::{Mask, changed_paths};
+use crate::sms::doc::{BrokerDoc, BrokerKind, BudgetDoc, SmsConfigDoc};
 use crate::sms::rest_config::RestConfig;
+use crate::sms::secret_fields::{mask_broker, merge_broker};
 use crate::sms::soap_config::SoapConfig;
 pub(crate) use crate::sms::validate::{
     KeyPath, Timeouts, bounded, is_sensitive_name, join, parse_template, parse_url, refuse,
     sample_values,
 };
+use crate::sms::{BrokerLabel, BrokerMode};
 use crate::template::TemplateError;
 
 /// Shortest broker timeout, in milliseconds.
@@ -125,6 +126,56 @@ pub enum ConfigError {
         /// The JSON parser's message on a sample rendering.
         reason: String,
     },
+    /// A POST body whose `Content-Type` SAE cannot escape tag values for.
+    #[error(
+        "{path}: tag values can only be escaped for JSON (application/json, */*+json), form \
+         (application/x-www-form-urlencoded) and XML (application/xml, text/xml, */*+xml) \
+         bodies; {content_type:?} is not one of them"
+    )]
+    UnsupportedContentType {
+        /// The header that sets the type.
+        path: String,
+        /// The type given.
+        content_type: String,
+    },
+    /// An XML body template that does not render to well-formed XML.
+    #[error("{path}: the body is sent as XML but does not render to well-formed XML: {reason}")]
+    InvalidXmlBody {
+        /// Where.
+        path: String,
+        /// What is wrong with a sample rendering.
+        reason: String,
+    },
+    /// A template naming a secret the broker does not have.
+    #[error(
+        "{path}: {{secret.{name}}} names no secret of this broker; add it to secrets (this broker's secrets: {known})"
+    )]
+    UnknownSecret {
+        /// Where.
+        path: String,
+        /// The secret name used.
+        name: String,
+        /// The names the broker has (comma-separated, maybe empty).
+        known: String,
+    },
+    /// A secret value that is empty or too long.
+    #[error("{path}: {reason}")]
+    InvalidSecret {
+        /// Where (`primary.secrets.NAME`).
+        path: String,
+        /// What is wrong (never the value).
+        reason: &'static str,
+    },
+    /// A tag other than `{secret.NAME}` in a header value.
+    #[error(
+        "{path}: header values may use {{secret.NAME}} tags only, not {{{tag}}}; put it in the body or query"
+    )]
+    TagNotInHeader {
+        /// Where.
+        path: String,
+        /// The tag name.
+        tag: &'static str,
+    },
     /// A SOAP `options` entry that SAE does not know.
     #[error("{path}: unknown option; supported: {supported}")]
     UnknownOption {
@@ -170,7 +221,12 @@ impl ConfigError {
             | Self::InvalidName { path, .. }
             | Self::InvalidJsonBody { path, .. }
             | Self::UnknownOption { path, .. }
-            | Self::InvalidOption { path, .. } => path,
+            | Self::InvalidOption { path, .. }
+            | Self::UnsupportedContentType { path, .. }
+            | Self::InvalidXmlBody { path, .. }
+            | Self::UnknownSecret { path, .. }
+            | Self::InvalidSecret { path, .. }
+            | Self::TagNotInHeader { path, .. } => path,
         }
     }
 }
@@ -204,10 +260,14 @@ impl SmsConfigInput {
     }
 
     /// Keeps the stored secrets that this input omitted or sent as `null`: `password`,
-    /// `secret`, `token`, `token_secret`, and the values of sensitive headers and query
-    /// parameters (see [`SmsConfig::redacted_json`]). A broker slot keeps its stored secrets
-    /// only while its kind and its URL's scheme, host and port are unchanged, so a secret is
-    /// never sent to a host it was not entered for.
+    /// `secret`, `token`, `token_secret` (while the authorization still uses them), SOAP
+    /// `options.password` (while `options.login` is set), the values of sensitive headers and
+    /// query parameters, and the `secrets` entries sent as `null` (an omitted entry is
+    /// removed); see [`SmsConfig::redacted_json`]. A broker slot keeps its stored secrets only
+    /// while its kind and the scheme, host and port of its `url` (REST) or of its `wsdl_url`
+    /// and `options.location` (SOAP) are unchanged, so a secret is never sent to a host it was
+    /// not entered for; a `null` left without a value is then refused by validation, naming
+    /// the field.
     pub fn merge_secrets_from(&mut self, stored: &SmsConfig) {
         merge_broker(&mut self.doc.primary, &stored.doc.primary);
         if let (Some(input), Some(stored)) = (
@@ -278,10 +338,11 @@ impl SmsConfig {
     }
 
     /// The configuration for GET answers, as JSON text in document order: `password`,
-    /// `secret`, `token`, `token_secret` are `null` when set (absent when not), and so are the
-    /// values of sensitive headers and query parameters (names containing `auth`, `key`,
-    /// `token`, `secret`, `pass`, `pwd`, `signature`, `cookie`, `session`, case-insensitive).
-    /// Sending it back in a PUT keeps every secret.
+    /// `secret`, `token`, `token_secret`, every value of `secrets` and SOAP
+    /// `options.password` are `null` when set (absent when not), and so are the values of
+    /// sensitive headers and query parameters (names containing `auth`, `key`, `token`,
+    /// `secret`, `pass`, `pwd`, `signature`, `cookie`, `session`, case-insensitive). Sending it
+    /// back in a PUT keeps every secret.
     pub fn redacted_json(&self) -> String {
         serde_json::to_string(&self.redacted_doc()).unwrap_or_default()
     }
@@ -293,12 +354,27 @@ impl SmsConfig {
     }
 
     fn redacted_doc(&self) -> SmsConfigDoc {
+        self.masked_doc(&Mask::Redact)
+    }
+
+    fn masked_doc(&self, mask: &Mask) -> SmsConfigDoc {
         let mut doc = self.doc.clone();
-        redact_broker(&mut doc.primary);
+        mask_broker(&mut doc.primary, mask);
         if let Some(broker) = doc.broker2.broker.as_mut() {
-            redact_broker(broker);
+            mask_broker(broker, mask);
         }
         doc
+    }
+
+    /// The dotted names of the fields that differ from `before` (everything set when there was
+    /// no configuration), sorted: what the audit records of a change — names, never values.
+    /// A secret whose value changed is listed although both GET answers show `null`.
+    pub fn changed_fields(&self, before: Option<&SmsConfig>) -> Vec<String> {
+        let mask = Mask::fingerprint();
+        let view =
+            |config: &SmsConfig| serde_json::to_value(config.masked_doc(&mask)).unwrap_or_default();
+        let before = before.map_or(serde_json::Value::Null, view);
+        changed_paths(&before, &view(self))
     }
 
     /// The primary broker.
@@ -415,73 +491,10 @@ fn malformed<E: std::fmt::Display>(error: serde_path_to_error::Error<E>) -> Conf
     }
 }
 
-fn same_origin(a: Option<&String>, b: Option<&String>) -> bool {
-    match (
-        a.and_then(|a| Url::parse(a).ok()),
-        b.and_then(|b| Url::parse(b).ok()),
-    ) {
-        (Some(a), Some(b)) => a.origin() == b.origin(),
-        _ => false,
-    }
-}
-
-fn merge_broker(input: &mut BrokerDoc, stored: &BrokerDoc) {
-    let origin_kept = match input.kind {
-        BrokerKind::Rest => same_origin(input.url.as_ref(), stored.url.as_ref()),
-        BrokerKind::Soap => same_origin(input.wsdl_url.as_ref(), stored.wsdl_url.as_ref()),
-    };
-    if input.kind != stored.kind || !origin_kept {
-        return;
-    }
-    input.password.keep_from(&stored.password);
-    input.secret.keep_from(&stored.secret);
-    input.token.keep_from(&stored.token);
-    input.token_secret.keep_from(&stored.token_secret);
-    merge_map(input.headers.as_mut(), stored.headers.as_ref(), true);
-    merge_map(input.query.as_mut(), stored.query.as_ref(), false);
-}
-
-/// Fills `null` values of sensitive entries from the stored map (header names compare
-/// case-insensitively).
-fn merge_map(input: Option<&mut StrMap>, stored: Option<&StrMap>, case_insensitive: bool) {
-    let (Some(input), Some(stored)) = (input, stored) else {
-        return;
-    };
-    for (name, value) in &mut input.0 {
-        if value.is_some() || !is_sensitive_name(name) {
-            continue;
-        }
-        *value = stored
-            .0
-            .iter()
-            .find(|(stored_name, _)| {
-                if case_insensitive {
-                    stored_name.eq_ignore_ascii_case(name)
-                } else {
-                    stored_name == name
-                }
-            })
-            .and_then(|(_, stored_value)| stored_value.clone());
-    }
-}
-
-fn redact_broker(doc: &mut BrokerDoc) {
-    doc.password.redact();
-    doc.secret.redact();
-    doc.token.redact();
-    doc.token_secret.redact();
-    for map in [doc.headers.as_mut(), doc.query.as_mut()]
-        .into_iter()
-        .flatten()
-    {
-        for (name, value) in &mut map.0 {
-            if is_sensitive_name(name) {
-                *value = None;
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 #[path = "config_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "secrets_tests.rs"]
+mod secrets_tests;

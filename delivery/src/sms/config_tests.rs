@@ -367,8 +367,8 @@ fn errors_name_the_json_path() {
         ),
         (
             "unknown option",
-            primary(with(soap_advanced(), "options", json!({"login": "u"}))),
-            "primary.options.login",
+            primary(with(soap_advanced(), "options", json!({"proxy_host": "u"}))),
+            "primary.options.proxy_host",
             "supported",
         ),
         (
@@ -470,9 +470,9 @@ fn errors_name_the_json_path() {
         (
             "options on basic",
             primary(
-                json!({"kind": "soap", "wsdl_url": "http://h/", "soap_type": "basic", "variables": {"a": "{otp}"}, "options": {}}),
+                json!({"kind": "soap", "wsdl_url": "http://h/", "soap_type": "basic", "variables": {"a": "{otp}"}, "options": {"soap_version": 2}}),
             ),
-            "primary.options",
+            "primary.options.soap_version",
             "advanced",
         ),
         (

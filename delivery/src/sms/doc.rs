@@ -6,11 +6,12 @@ use std::fmt;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use zeroize::Zeroizing;
 
-use crate::failover::BrokerMode;
+use crate::SecretString;
+use crate::sms::BrokerMode;
 use crate::sms::config::is_sensitive_name;
 use crate::sms::rest_config::{Authorization, HttpMethod};
+use crate::sms::secrets::SecretMap;
 use crate::sms::soap_config::SoapType;
 
 /// `{primary, broker2: {mode, broker?}, budgets?}`.
@@ -114,6 +115,8 @@ pub(crate) struct BrokerDoc {
     pub variables: Option<StrMap>,
     // --- both ---
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secrets: Option<SecretMap>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check_each_call: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
@@ -122,12 +125,12 @@ pub(crate) struct BrokerDoc {
 }
 
 /// A secret field: absent (or `null`) in input, redacted (`null`) in GET answers, or a value.
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub(crate) enum SecretField {
     #[default]
     Absent,
     Redacted,
-    Value(Zeroizing<String>),
+    Value(SecretString),
 }
 
 impl SecretField {
@@ -135,17 +138,10 @@ impl SecretField {
         matches!(self, Self::Absent)
     }
 
-    pub fn value(&self) -> Option<&Zeroizing<String>> {
+    pub fn value(&self) -> Option<&SecretString> {
         match self {
             Self::Value(value) => Some(value),
             Self::Absent | Self::Redacted => None,
-        }
-    }
-
-    /// `Redacted` when a value is set, else unchanged.
-    pub fn redact(&mut self) {
-        if matches!(self, Self::Value(_)) {
-            *self = Self::Redacted;
         }
     }
 
@@ -172,7 +168,7 @@ impl fmt::Debug for SecretField {
 impl<'de> Deserialize<'de> for SecretField {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Ok(match Option::<String>::deserialize(deserializer)? {
-            Some(value) => Self::Value(Zeroizing::new(value)),
+            Some(value) => Self::Value(SecretString::new(value)),
             None => Self::Absent,
         })
     }
@@ -181,7 +177,7 @@ impl<'de> Deserialize<'de> for SecretField {
 impl Serialize for SecretField {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self.value() {
-            Some(value) => serializer.serialize_str(value),
+            Some(value) => serializer.serialize_str(value.expose()),
             None => serializer.serialize_none(),
         }
     }
@@ -266,9 +262,24 @@ impl Node {
     }
 }
 
-/// A JSON object in document order; duplicate keys are refused.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// A JSON object in document order; duplicate keys are refused. `Debug` hides the values of
+/// sensitive names (SOAP `options.password`, an `api_key` in a request).
+#[derive(Clone, Default, PartialEq)]
 pub(crate) struct Object(pub Vec<(String, Node)>);
+
+impl fmt::Debug for Object {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        for (name, value) in &self.0 {
+            if is_sensitive_name(name) {
+                map.entry(name, &"<redacted>");
+            } else {
+                map.entry(name, value);
+            }
+        }
+        map.finish()
+    }
+}
 
 impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -429,7 +440,7 @@ mod tests {
         ];
         for (input, redacted) in rows {
             let mut holder: Holder = serde_json::from_str(input).unwrap();
-            holder.s.redact();
+            crate::sms::changes::Mask::Redact.secret(&mut holder.s);
             assert_eq!(
                 serde_json::to_string(&holder).unwrap(),
                 *redacted,
@@ -442,19 +453,19 @@ mod tests {
 
     #[test]
     fn keep_from_takes_the_stored_value_only_when_missing() {
-        let stored = SecretField::Value(Zeroizing::new("old".into()));
+        let stored = SecretField::Value("old".into());
         let rows = [
             ("absent", SecretField::Absent, Some("old")),
             ("redacted", SecretField::Redacted, Some("old")),
-            (
-                "given",
-                SecretField::Value(Zeroizing::new("new".into())),
-                Some("new"),
-            ),
+            ("given", SecretField::Value("new".into()), Some("new")),
         ];
         for (row, mut field, expected) in rows {
             field.keep_from(&stored);
-            assert_eq!(field.value().map(|v| v.as_str()), expected, "row {row}");
+            assert_eq!(
+                field.value().map(SecretString::expose),
+                expected,
+                "row {row}"
+            );
         }
     }
 }

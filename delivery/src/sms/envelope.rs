@@ -9,6 +9,7 @@ use zeroize::Zeroizing;
 
 use crate::sms::config::KeyPath;
 use crate::sms::soap_config::{Param, SoapVersion};
+use crate::sms::xml_body::is_xml_char;
 use crate::template::TagValues;
 
 const SOAP11_ENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";
@@ -88,10 +89,6 @@ fn scalar(param: &Param, values: &TagValues<'_>) -> Zeroizing<String> {
                 .collect(),
         )
     }
-}
-
-fn is_xml_char(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
 }
 
 fn param_events(name: &str, param: &Param, values: &TagValues<'_>, out: &mut Vec<Event<'static>>) {

@@ -1,8 +1,9 @@
 use super::*;
 use crate::sms::config::parse_template;
+use crate::sms::secrets::BrokerSecrets;
 
 fn text(template: &str) -> Param {
-    Param::Text(parse_template("t", "request", template).unwrap())
+    Param::Text(parse_template("t", "request", template, &BrokerSecrets::default()).unwrap())
 }
 
 fn values() -> TagValues<'static> {

@@ -8,7 +8,7 @@ use std::future::Future;
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Client, RequestBuilder, redirect};
 
-use crate::error::SendError;
+use crate::sms::SendError;
 use crate::sms::config::Timeouts;
 
 /// Largest answer body read, in bytes; the rest is ignored.

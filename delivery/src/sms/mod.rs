@@ -1,32 +1,43 @@
 //! SMS delivery through REST and SOAP brokers: configuration, the [`Broker`] trait, the two
-//! broker kinds and [`SmsSender`] (one delivery with failover).
+//! broker kinds, [`SendError`] (classified with the shared [`crate::ErrorClass`]),
+//! [`next_broker`] (the pure failover decision) and [`SmsSender`] (one delivery with
+//! failover).
 
 mod answer;
 mod auth;
+mod changes;
 mod config;
 mod doc;
 mod envelope;
+mod error;
+mod failover;
 mod http;
+mod login;
 mod rest;
 mod rest_config;
+mod secret_fields;
+mod secrets;
 mod sender;
 mod soap;
 mod soap_config;
+mod soap_options;
 mod validate;
 mod wsdl;
+mod xml_body;
 
 use std::fmt;
 use std::future::Future;
 
 use zeroize::Zeroizing;
 
-use crate::error::SendError;
 use crate::template::TagValues;
 
 pub use config::{
     BrokerConfig, Budget, Budgets, ConfigError, SmsConfig, SmsConfigInput, TIMEOUT_DEFAULT_MS,
     TIMEOUT_MAX_MS, TIMEOUT_MIN_MS,
 };
+pub use error::SendError;
+pub use failover::{BrokerLabel, BrokerMode, next_broker};
 pub use rest::RestBroker;
 pub use rest_config::{Authorization, HttpMethod, RestConfig};
 pub use sender::{AttemptRecord, Delivery, SmsSender};
@@ -203,14 +214,16 @@ pub trait Broker: Send + Sync {
     -> impl Future<Output = Result<Attempt, SendError>> + Send;
 }
 
-/// The start of `answer` for reports: the code replaced by `***`, control characters by
-/// spaces, cut at [`EXCERPT_MAX_CHARS`] characters (with `…` when cut).
-pub(crate) fn redact_excerpt(answer: &str, otp: &str) -> String {
-    let mut cleaned = if otp.is_empty() {
-        answer.to_owned()
-    } else {
-        answer.replace(otp, "***")
-    };
+/// The start of `answer` for reports: every `hidden` value (the code, the broker's secrets
+/// and passwords, which a broker may echo) replaced by `***`, control characters by spaces,
+/// cut at [`EXCERPT_MAX_CHARS`] characters (with `…` when cut).
+pub(crate) fn redact_excerpt(answer: &str, hidden: &[&str]) -> String {
+    let mut cleaned = answer.to_owned();
+    for value in hidden.iter().filter(|value| !value.is_empty()) {
+        if cleaned.contains(value) {
+            cleaned = cleaned.replace(value, "***");
+        }
+    }
     cleaned = cleaned
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -304,7 +317,12 @@ mod tests {
             ("cut", &long, "1", &long_expected),
         ];
         for (row, answer, otp, expected) in rows {
-            assert_eq!(redact_excerpt(answer, otp), *expected, "row {row}");
+            assert_eq!(redact_excerpt(answer, &[otp]), *expected, "row {row}");
         }
+        assert_eq!(
+            redact_excerpt(r#"{"key":"sk-1","code":"42"}"#, &["42", "", "sk-1"]),
+            r#"{"key":"***","code":"***"}"#,
+            "secrets a broker echoes are hidden too"
+        );
     }
 }

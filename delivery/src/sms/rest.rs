@@ -1,21 +1,23 @@
 //! The REST broker: GET with percent-encoded query parameters or POST with a templated body,
-//! Basic / Digest / OAuth 1.0a authentication, return-key checks.
+//! Basic / Digest / OAuth 1.0a authentication, return-key checks. Tag values (and `{secret.NAME}`
+//! values) are encoded for where they go: percent-encoding in queries and forms, JSON string
+//! escaping in JSON bodies, XML escaping in XML bodies.
 
 use std::future::Future;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use data_encoding::HEXLOWER;
-use rand::Rng as _;
-use reqwest::header::{self, HeaderValue};
 use reqwest::{Client, Method, StatusCode, Url};
 use zeroize::Zeroizing;
 
-use crate::error::SendError;
+use crate::sms::SendError;
 use crate::sms::answer::missing_json_keys;
-use crate::sms::auth::{DigestChallenge, basic_authorization, encode, oauth_authorization};
-use crate::sms::http::{RawAnswer, client, execute, within_total};
+use crate::sms::auth::{encode, oauth_authorization};
+use crate::sms::http::{BODY_MAX_BYTES, RawAnswer, client, execute, within_total};
+use crate::sms::login::{LoginRequest, LoginScheme, random_hex, refused, with_authorization};
 use crate::sms::rest_config::{BodyEncoding, Credentials, HttpMethod, RestConfig};
+use crate::sms::xml_body::push_xml_escaped;
 use crate::sms::{Attempt, Broker, SmsMessage, redact_excerpt};
+use crate::template::TagValues;
 
 /// A REST broker ready to send: its configuration and its HTTP client.
 #[derive(Debug, Clone)]
@@ -44,7 +46,11 @@ impl RestBroker {
     }
 
     fn render(&self, message: &SmsMessage) -> Rendered {
-        let values = message.tag_values();
+        let secrets = self.config.secrets.pairs();
+        let values = TagValues {
+            secrets: &secrets,
+            ..message.tag_values()
+        };
         let mut url = self.config.url.clone();
         if !self.config.query.is_empty() {
             let mut query = url.query().unwrap_or_default().to_owned();
@@ -63,7 +69,10 @@ impl RestBroker {
             Some((template, BodyEncoding::Json)) => {
                 (Some(template.render_json(&values)), Vec::new())
             }
-            Some((template, BodyEncoding::Plain)) => (Some(template.render(&values)), Vec::new()),
+            Some((template, BodyEncoding::Xml)) => (
+                Some(template.render_with(&values, push_xml_escaped)),
+                Vec::new(),
+            ),
             Some((template, BodyEncoding::Form)) => {
                 let body = template.render_with(&values, |value, out| out.push_str(&encode(value)));
                 let params = url::form_urlencoded::parse(body.as_bytes())
@@ -92,15 +101,7 @@ impl RestBroker {
         for (name, value) in &self.config.headers {
             request = request.header(name, value);
         }
-        if let Some(authorization) = authorization {
-            let mut value =
-                HeaderValue::from_str(authorization).map_err(|_| SendError::Request {
-                    reason: "the credentials contain characters not allowed in an HTTP header"
-                        .into(),
-                })?;
-            value.set_sensitive(true);
-            request = request.header(header::AUTHORIZATION, value);
-        }
+        request = with_authorization(request, authorization)?;
         if let Some(body) = &rendered.body {
             request = request.body(body.as_bytes().to_vec());
         }
@@ -116,12 +117,20 @@ impl RestBroker {
         let timeouts = &self.config.timeouts;
         let answer = match &self.config.credentials {
             Credentials::None => execute(self.request(&rendered, None)?, timeouts).await?,
-            Credentials::Basic { username, password } => {
-                let authorization = basic_authorization(username, password);
-                let answer =
-                    execute(self.request(&rendered, Some(&authorization))?, timeouts).await?;
-                refused_credentials(&answer, "Basic")?;
-                answer
+            Credentials::Basic(login) | Credentials::Digest(login) => {
+                let scheme = match self.config.credentials {
+                    Credentials::Digest(_) => LoginScheme::Digest,
+                    _ => LoginScheme::Basic,
+                };
+                LoginRequest {
+                    build: |authorization: Option<&str>| self.request(&rendered, authorization),
+                    method,
+                    url: &rendered.url,
+                    timeouts,
+                    max_bytes: BODY_MAX_BYTES,
+                }
+                .send(login, scheme)
+                .await?
             }
             Credentials::OAuth(credentials) => {
                 let timestamp = SystemTime::now()
@@ -138,42 +147,10 @@ impl RestBroker {
                 );
                 let answer =
                     execute(self.request(&rendered, Some(&authorization))?, timeouts).await?;
-                refused_credentials(&answer, "OAuth")?;
-                answer
-            }
-            Credentials::Digest { username, password } => {
-                let first = execute(self.request(&rendered, None)?, timeouts).await?;
-                if first.status != StatusCode::UNAUTHORIZED.as_u16() {
-                    first
-                } else {
-                    let challenges = first
-                        .headers
-                        .get_all(header::WWW_AUTHENTICATE)
-                        .iter()
-                        .filter_map(|value| value.to_str().ok());
-                    let challenge = DigestChallenge::choose(challenges).map_err(|reason| {
-                        SendError::Authentication {
-                            reason,
-                            status: first.status,
-                        }
-                    })?;
-                    let target = match rendered.url.query() {
-                        Some(query) => format!("{}?{query}", rendered.url.path()),
-                        None => rendered.url.path().to_owned(),
-                    };
-                    let authorization = challenge.authorization(
-                        username,
-                        password,
-                        method,
-                        &target,
-                        &random_hex(16),
-                        1,
-                    );
-                    let answer =
-                        execute(self.request(&rendered, Some(&authorization))?, timeouts).await?;
-                    refused_credentials(&answer, "Digest")?;
-                    answer
+                if answer.status == StatusCode::UNAUTHORIZED.as_u16() {
+                    return Err(refused(&answer, "OAuth"));
                 }
+                answer
             }
         };
         self.judge(answer, message)
@@ -181,7 +158,9 @@ impl RestBroker {
 
     /// Success, HTTP error, or missing return keys.
     fn judge(&self, answer: RawAnswer, message: &SmsMessage) -> Result<Attempt, SendError> {
-        let excerpt = redact_excerpt(&answer.body, message.otp());
+        let mut hidden = self.config.hidden_values();
+        hidden.push(message.otp());
+        let excerpt = redact_excerpt(&answer.body, &hidden);
         if !answer.is_success() {
             return Err(SendError::HttpStatus {
                 status: answer.status,
@@ -219,23 +198,4 @@ impl Broker for RestBroker {
     ) -> impl Future<Output = Result<Attempt, SendError>> + Send {
         within_total(&self.config.timeouts, self.send_once(message))
     }
-}
-
-/// A 401 after sending credentials: they were refused.
-fn refused_credentials(answer: &RawAnswer, scheme: &str) -> Result<(), SendError> {
-    if answer.status == StatusCode::UNAUTHORIZED.as_u16() {
-        Err(SendError::Authentication {
-            reason: format!("the broker refused the {scheme} credentials"),
-            status: answer.status,
-        })
-    } else {
-        Ok(())
-    }
-}
-
-/// `bytes` random bytes as lowercase hex (nonces, cnonces).
-fn random_hex(bytes: usize) -> String {
-    let mut buffer = vec![0u8; bytes];
-    rand::rng().fill_bytes(&mut buffer);
-    HEXLOWER.encode(&buffer)
 }

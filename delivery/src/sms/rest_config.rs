@@ -6,14 +6,17 @@ use std::time::Duration;
 use reqwest::Url;
 use reqwest::header::{self, HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
 
+use crate::SecretString;
 use crate::sms::config::{
     ConfigError, KeyPath, Timeouts, is_sensitive_name, join, parse_template, parse_url, refuse,
     sample_values,
 };
 use crate::sms::doc::{BrokerDoc, SecretField};
-use crate::template::Template;
+use crate::sms::login::Login;
+use crate::sms::secrets::BrokerSecrets;
+use crate::sms::xml_body::{check_well_formed, push_xml_escaped};
+use crate::template::{Tag, TagValues, Template};
 
 /// The default `Content-Type` of POST bodies.
 pub(crate) const DEFAULT_CONTENT_TYPE: &str = "application/json; charset=utf-8";
@@ -47,29 +50,54 @@ pub enum Authorization {
     Oauth,
 }
 
-/// How tag values are escaped in a POST body, from its `Content-Type`.
+/// How tag values are escaped in a POST body, from its `Content-Type`; any other type is
+/// refused at save.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum BodyEncoding {
-    /// `…json…`: JSON string escaping.
+    /// `application/json`, `*/*+json`: JSON string escaping.
     Json,
     /// `application/x-www-form-urlencoded`: percent-encoding.
     Form,
-    /// Anything else: values as they are.
-    Plain,
+    /// `application/xml`, `text/xml`, `*/*+xml`: XML escaping.
+    Xml,
+}
+
+impl BodyEncoding {
+    /// The encoding of a `Content-Type` value (parameters ignored, case-insensitive).
+    pub(crate) fn of(content_type: &str) -> Option<Self> {
+        let essence = content_type
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        let (kind, subtype) = essence.split_once('/')?;
+        let token = |part: &str| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+        };
+        if !token(kind) || !token(subtype) {
+            return None;
+        }
+        match (kind, subtype) {
+            ("application", "json") => Some(Self::Json),
+            ("application", "x-www-form-urlencoded") => Some(Self::Form),
+            ("application" | "text", "xml") => Some(Self::Xml),
+            (_, subtype) if subtype.ends_with("+json") => Some(Self::Json),
+            (_, subtype) if subtype.ends_with("+xml") => Some(Self::Xml),
+            _ => None,
+        }
+    }
 }
 
 /// Credentials of a REST broker.
 #[derive(Clone)]
 pub(crate) enum Credentials {
     None,
-    Basic {
-        username: String,
-        password: Zeroizing<String>,
-    },
-    Digest {
-        username: String,
-        password: Zeroizing<String>,
-    },
+    Basic(Login),
+    Digest(Login),
     OAuth(OAuthCredentials),
 }
 
@@ -77,17 +105,17 @@ pub(crate) enum Credentials {
 #[derive(Clone)]
 pub(crate) struct OAuthCredentials {
     pub key: String,
-    pub secret: Zeroizing<String>,
-    pub token: Option<Zeroizing<String>>,
-    pub token_secret: Option<Zeroizing<String>>,
+    pub secret: SecretString,
+    pub token: Option<SecretString>,
+    pub token_secret: Option<SecretString>,
 }
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::None => f.write_str("None"),
-            Self::Basic { username, .. } => write!(f, "Basic({username:?}, <redacted>)"),
-            Self::Digest { username, .. } => write!(f, "Digest({username:?}, <redacted>)"),
+            Self::Basic(login) => write!(f, "Basic({login:?})"),
+            Self::Digest(login) => write!(f, "Digest({login:?})"),
             Self::OAuth(credentials) => write!(f, "OAuth({:?}, <redacted>)", credentials.key),
         }
     }
@@ -102,6 +130,7 @@ pub struct RestConfig {
     pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
     pub(crate) query: Vec<(String, Template)>,
     pub(crate) body: Option<(Template, BodyEncoding)>,
+    pub(crate) secrets: BrokerSecrets,
     pub(crate) return_keys: Vec<KeyPath>,
     pub(crate) check_each_call: bool,
     pub(crate) timeouts: Timeouts,
@@ -134,6 +163,7 @@ impl fmt::Debug for RestConfig {
                     .as_ref()
                     .map(|(template, encoding)| (template.as_str(), encoding)),
             )
+            .field("secrets", &self.secrets)
             .field("return_keys", &self.return_keys)
             .field("check_each_call", &self.check_each_call)
             .field("timeouts", &self.timeouts)
@@ -156,8 +186,8 @@ impl RestConfig {
     pub fn authorization(&self) -> Authorization {
         match self.credentials {
             Credentials::None => Authorization::None,
-            Credentials::Basic { .. } => Authorization::Basic,
-            Credentials::Digest { .. } => Authorization::Digest,
+            Credentials::Basic(_) => Authorization::Basic,
+            Credentials::Digest(_) => Authorization::Digest,
             Credentials::OAuth(_) => Authorization::Oauth,
         }
     }
@@ -170,6 +200,34 @@ impl RestConfig {
     /// The connect timeout.
     pub fn connect_timeout(&self) -> Duration {
         self.timeouts.connect
+    }
+
+    /// Every secret value the broker holds (`secrets`, passwords, OAuth secrets and tokens,
+    /// sensitive header values), to hide from excerpts of its answers.
+    pub(crate) fn hidden_values(&self) -> Vec<&str> {
+        let mut hidden: Vec<&str> = self.secrets.values().collect();
+        match &self.credentials {
+            Credentials::None => {}
+            Credentials::Basic(login) | Credentials::Digest(login) => {
+                hidden.push(login.password.expose());
+            }
+            Credentials::OAuth(oauth) => {
+                hidden.push(oauth.secret.expose());
+                hidden.extend(
+                    [&oauth.token, &oauth.token_secret]
+                        .into_iter()
+                        .flatten()
+                        .map(SecretString::expose),
+                );
+            }
+        }
+        hidden.extend(
+            self.headers
+                .iter()
+                .filter(|(_, value)| value.is_sensitive())
+                .filter_map(|(_, value)| value.to_str().ok()),
+        );
+        hidden
     }
 
     pub(crate) fn from_doc(path: &str, doc: &BrokerDoc) -> Result<Self, ConfigError> {
@@ -188,8 +246,9 @@ impl RestConfig {
             path: join(path, "method"),
             reason: "required: GET or POST",
         })?;
+        let secrets = BrokerSecrets::from_doc(path, doc.secrets.as_ref())?;
         let credentials = credentials(path, doc)?;
-        let headers = headers(path, doc, method, &credentials)?;
+        let headers = headers(path, doc, method, &credentials, &secrets)?;
         let query = match &doc.query {
             Some(query) => query
                 .0
@@ -203,12 +262,15 @@ impl RestConfig {
                         });
                     }
                     let value = value.as_deref().ok_or_else(|| missing_kept(&field))?;
-                    Ok((name.clone(), parse_template(&field, "query", value)?))
+                    Ok((
+                        name.clone(),
+                        parse_template(&field, "query", value, &secrets)?,
+                    ))
                 })
                 .collect::<Result<_, _>>()?,
             None => Vec::new(),
         };
-        let body = body(path, doc, method, &headers)?;
+        let body = body(path, doc, method, &headers, &secrets)?;
         Ok(Self {
             url,
             method,
@@ -216,6 +278,7 @@ impl RestConfig {
             headers,
             query,
             body,
+            secrets,
             return_keys: KeyPath::parse_list(&join(path, "return_keys"), doc.return_keys.as_ref())?,
             check_each_call: doc.check_each_call.unwrap_or(false),
             timeouts: Timeouts::from_ms(
@@ -239,7 +302,7 @@ fn secret(
     field: &str,
     value: &SecretField,
     reason: &'static str,
-) -> Result<Zeroizing<String>, ConfigError> {
+) -> Result<SecretString, ConfigError> {
     value.value().cloned().ok_or_else(|| ConfigError::Missing {
         path: join(path, field),
         reason,
@@ -309,15 +372,15 @@ fn credentials(path: &str, doc: &BrokerDoc) -> Result<Credentials, ConfigError> 
                     reason: "a Basic user name must not contain ':'".into(),
                 });
             }
-            Credentials::Basic {
+            Credentials::Basic(Login {
                 username,
                 password: secret(path, "password", &doc.password, FOR_PASSWORD)?,
-            }
+            })
         }
-        Authorization::Digest => Credentials::Digest {
+        Authorization::Digest => Credentials::Digest(Login {
             username: username()?,
             password: secret(path, "password", &doc.password, FOR_PASSWORD)?,
-        },
+        }),
         Authorization::Oauth => {
             let key = doc
                 .key
@@ -355,7 +418,9 @@ fn headers(
     doc: &BrokerDoc,
     method: HttpMethod,
     credentials: &Credentials,
+    secrets: &BrokerSecrets,
 ) -> Result<Vec<(HeaderName, HeaderValue)>, ConfigError> {
+    let secret_values = secrets.pairs();
     let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
     for (name, value) in doc.headers.iter().flat_map(|map| map.0.iter()) {
         let field = format!("{path}.headers.{name}");
@@ -366,9 +431,22 @@ fn headers(
         let header_name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| invalid("not a valid HTTP header name".into()))?;
         let value = value.as_deref().ok_or_else(|| missing_kept(&field))?;
-        let mut header_value = HeaderValue::from_str(value)
-            .map_err(|_| invalid("the value has characters not allowed in a header (line breaks, control characters)".into()))?;
-        header_value.set_sensitive(is_sensitive_name(name));
+        // A header value is fixed text and `{secret.NAME}` tags, rendered once here.
+        let template = parse_template(&field, "headers", value, secrets)?;
+        if let Some(tag) = Tag::ALL.into_iter().find(|tag| template.uses(*tag)) {
+            return Err(ConfigError::TagNotInHeader {
+                path: field,
+                tag: tag.name(),
+            });
+        }
+        let uses_secret = template.secret_names().next().is_some();
+        let rendered = template.render(&TagValues {
+            secrets: &secret_values,
+            ..TagValues::default()
+        });
+        let mut header_value = HeaderValue::from_str(&rendered)
+            .map_err(|_| invalid("the value has characters not allowed in a header (line breaks, control characters), secrets inserted".into()))?;
+        header_value.set_sensitive(uses_secret || is_sensitive_name(name));
         if headers.iter().any(|(seen, _)| *seen == header_name) {
             return Err(invalid(
                 "the header is given twice (names are case-insensitive)".into(),
@@ -412,6 +490,7 @@ fn body(
     doc: &BrokerDoc,
     method: HttpMethod,
     headers: &[(HeaderName, HeaderValue)],
+    secrets: &BrokerSecrets,
 ) -> Result<Option<(Template, BodyEncoding)>, ConfigError> {
     let field = join(path, "body");
     let text = match (method, &doc.body) {
@@ -430,28 +509,51 @@ fn body(
         }
         (HttpMethod::Post, Some(text)) => text,
     };
+    let template = parse_template(&field, "body", text, secrets)?;
     let content_type = headers
         .iter()
         .find(|(name, _)| *name == header::CONTENT_TYPE)
-        .and_then(|(_, value)| value.to_str().ok())
-        .unwrap_or(DEFAULT_CONTENT_TYPE)
-        .to_ascii_lowercase();
-    let encoding = if content_type.contains("json") {
-        BodyEncoding::Json
-    } else if content_type.starts_with("application/x-www-form-urlencoded") {
-        BodyEncoding::Form
-    } else {
-        BodyEncoding::Plain
-    };
-    let template = parse_template(&field, "body", text)?;
-    if encoding == BodyEncoding::Json {
-        let sample = template.render_json(&sample_values());
-        serde_json::from_str::<serde::de::IgnoredAny>(&sample).map_err(|error| {
-            ConfigError::InvalidJsonBody {
+        .map_or(Some(DEFAULT_CONTENT_TYPE), |(_, value)| value.to_str().ok());
+    let encoding = content_type.and_then(BodyEncoding::of).ok_or_else(|| {
+        ConfigError::UnsupportedContentType {
+            path: content_type_field(path, doc),
+            content_type: content_type.unwrap_or_default().to_owned(),
+        }
+    })?;
+    match encoding {
+        BodyEncoding::Json => {
+            let secret_values = secrets.pairs();
+            let sample = template.render_json(&sample_values(&secret_values));
+            serde_json::from_str::<serde::de::IgnoredAny>(&sample).map_err(|error| {
+                ConfigError::InvalidJsonBody {
+                    path: field.clone(),
+                    reason: error.to_string(),
+                }
+            })?;
+        }
+        BodyEncoding::Xml => {
+            // Secret values are XML-escaped like any value, so samples stand in for them
+            // (the parser's error could otherwise quote one).
+            let samples = secrets.samples();
+            let sample = template.render_with(&sample_values(&samples), push_xml_escaped);
+            check_well_formed(&sample).map_err(|reason| ConfigError::InvalidXmlBody {
                 path: field.clone(),
-                reason: error.to_string(),
-            }
-        })?;
+                reason,
+            })?;
+        }
+        BodyEncoding::Form => {}
     }
     Ok(Some((template, encoding)))
+}
+
+/// The path of the header that sets the body's `Content-Type`, as the administrator wrote
+/// its name.
+fn content_type_field(path: &str, doc: &BrokerDoc) -> String {
+    let name = doc
+        .headers
+        .iter()
+        .flat_map(|map| map.0.iter())
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        .map_or("Content-Type", |(name, _)| name.as_str());
+    format!("{path}.headers.{name}")
 }

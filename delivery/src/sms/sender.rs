@@ -4,12 +4,12 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::error::SendError;
-use crate::failover::{BrokerLabel, BrokerMode, Outcome, next_broker};
+use crate::error::{Classified as _, Outcome};
 use crate::sms::config::{BrokerConfig, SmsConfig};
 use crate::sms::rest::RestBroker;
 use crate::sms::soap::SoapBroker;
 use crate::sms::{Attempt, Broker, SmsMessage};
+use crate::sms::{BrokerLabel, BrokerMode, SendError, next_broker};
 
 /// One attempt through one broker, for delivery reports. Holds no secret and no message
 /// text: the excerpt and fault are redacted (`***` for the code) and capped.
@@ -17,10 +17,8 @@ use crate::sms::{Attempt, Broker, SmsMessage};
 pub struct AttemptRecord {
     /// Which broker.
     pub broker: BrokerLabel,
-    /// How it ended.
+    /// How it ended (a timeout is [`Outcome::Failed`] with [`crate::ErrorClass::Timeout`]).
     pub outcome: Outcome,
-    /// Whether a timeout expired.
-    pub timed_out: bool,
     /// The HTTP status of the answer, when there was one.
     pub http_status: Option<u16>,
     /// The SOAP fault as `code: reason`, when the answer was a fault.
@@ -39,7 +37,6 @@ impl AttemptRecord {
             Ok(attempt) => Self {
                 broker,
                 outcome: Outcome::Delivered,
-                timed_out: false,
                 http_status: Some(attempt.http_status),
                 fault: None,
                 error: None,
@@ -48,12 +45,7 @@ impl AttemptRecord {
             },
             Err(error) => Self {
                 broker,
-                outcome: if error.is_transient() {
-                    Outcome::TransientFailure
-                } else {
-                    Outcome::PermanentFailure
-                },
-                timed_out: error.is_timeout(),
+                outcome: Outcome::Failed(error.class()),
                 http_status: error.http_status(),
                 fault: error.fault(),
                 error: Some(error.to_string()),
@@ -102,7 +94,7 @@ impl Delivery {
             && self
                 .attempts
                 .iter()
-                .any(|attempt| attempt.outcome == Outcome::TransientFailure)
+                .any(|attempt| attempt.outcome.failure().is_some_and(|c| c.is_transient()))
     }
 }
 

@@ -1,18 +1,21 @@
 //! The SOAP broker: the WSDL is fetched once and its parse cached; each send builds an
-//! envelope for the configured operation and reads the answer (fault, response keys).
+//! envelope for the configured operation and reads the answer (fault, response keys). With
+//! `options.login` / `options.password`, the WSDL fetch and the calls authenticate with HTTP
+//! Basic, or Digest when the server asks for it.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use reqwest::header::{self, HeaderValue};
-use reqwest::{Client, Url};
+use reqwest::{Client, RequestBuilder, Url};
 use tokio::sync::OnceCell;
 
-use crate::error::SendError;
+use crate::sms::SendError;
 use crate::sms::envelope::{
     CallElement, SoapAnswer, build_envelope, missing_element_keys, read_answer,
 };
-use crate::sms::http::{RawAnswer, client, execute, execute_capped, within_total};
+use crate::sms::http::{BODY_MAX_BYTES, RawAnswer, client, execute_capped, within_total};
+use crate::sms::login::{LoginRequest, with_authorization};
 use crate::sms::soap_config::{Param, SoapConfig, SoapType, SoapVersion};
 use crate::sms::wsdl::{Target, Wsdl};
 use crate::sms::{Attempt, Broker, SmsMessage, redact_excerpt};
@@ -63,16 +66,20 @@ impl SoapBroker {
             .wsdl
             .get_or_try_init(|| async {
                 let url = &self.config.wsdl_url;
-                let answer = execute_capped(
-                    self.client.get(url.clone()),
-                    &self.config.timeouts,
-                    WSDL_MAX_BYTES,
-                )
-                .await?;
+                let answer = self
+                    .execute(
+                        |authorization| {
+                            with_authorization(self.client.get(url.clone()), authorization)
+                        },
+                        "GET",
+                        url,
+                        WSDL_MAX_BYTES,
+                    )
+                    .await?;
                 if !answer.is_success() {
                     return Err(SendError::HttpStatus {
                         status: answer.status,
-                        excerpt: redact_excerpt(&answer.body, ""),
+                        excerpt: redact_excerpt(&answer.body, &self.config.hidden_values()),
                     });
                 }
                 Wsdl::parse(&answer.body)
@@ -95,15 +102,20 @@ impl SoapBroker {
                 url: config.wsdl_url.to_string(),
                 reason,
             })?;
+        let secrets = config.secrets.pairs();
+        let base = TagValues {
+            secrets: &secrets,
+            ..message.tag_values()
+        };
         let rendered_message = config
             .message
             .as_ref()
-            .map(|template| template.render(&message.tag_values()));
+            .map(|template| template.render(&base));
         let values = TagValues {
             message: rendered_message
                 .as_deref()
                 .map_or(message.text(), String::as_str),
-            ..message.tag_values()
+            ..base
         };
         let params = ordered_params(config, &target)?;
         let namespace = config.namespace.as_deref().or(target.namespace.as_deref());
@@ -119,20 +131,56 @@ impl SoapBroker {
             &values,
         );
         let endpoint: Url = config.location.clone().unwrap_or(target.endpoint.clone());
-        let mut request = self.client.post(endpoint).body(envelope.to_vec());
-        for (name, value) in soap_headers(target.version, &target.soap_action)? {
-            request = request.header(name, value);
-        }
-        let answer = execute(request, &config.timeouts).await?;
+        let headers = soap_headers(target.version, &target.soap_action)?;
+        let build = |authorization: Option<&str>| {
+            let mut request = self.client.post(endpoint.clone()).body(envelope.to_vec());
+            for (name, value) in &headers {
+                request = request.header(name, value);
+            }
+            with_authorization(request, authorization)
+        };
+        let answer = self
+            .execute(build, "POST", &endpoint, BODY_MAX_BYTES)
+            .await?;
         self.judge(answer, message)
     }
 
+    /// Sends a request, with `options.login` / `options.password` when configured.
+    async fn execute<F>(
+        &self,
+        build: F,
+        method: &str,
+        url: &Url,
+        max_bytes: usize,
+    ) -> Result<RawAnswer, SendError>
+    where
+        F: Fn(Option<&str>) -> Result<RequestBuilder, SendError>,
+    {
+        let timeouts = &self.config.timeouts;
+        match &self.config.login {
+            None => execute_capped(build(None)?, timeouts, max_bytes).await,
+            Some((login, scheme)) => {
+                LoginRequest {
+                    build,
+                    method,
+                    url,
+                    timeouts,
+                    max_bytes,
+                }
+                .send(login, *scheme)
+                .await
+            }
+        }
+    }
+
     fn judge(&self, answer: RawAnswer, message: &SmsMessage) -> Result<Attempt, SendError> {
-        let excerpt = redact_excerpt(&answer.body, message.otp());
+        let mut hidden = self.config.hidden_values();
+        hidden.push(message.otp());
+        let excerpt = redact_excerpt(&answer.body, &hidden);
         match read_answer(&answer.body) {
             Ok(SoapAnswer::Fault { code, reason }) => Err(SendError::SoapFault {
                 code,
-                reason: redact_excerpt(&reason, message.otp()),
+                reason: redact_excerpt(&reason, &hidden),
                 status: answer.status,
                 excerpt,
             }),

@@ -1,5 +1,5 @@
-//! A validated SOAP broker configuration (`kind: "soap"`), basic or advanced, with the
-//! PHP SoapClient option names that SAE accepts.
+//! A validated SOAP broker configuration (`kind: "soap"`), basic or advanced (the PHP
+//! SoapClient options SAE accepts are read in `soap_options.rs`).
 
 use std::time::Duration;
 
@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::sms::config::{ConfigError, KeyPath, Timeouts, join, parse_template, parse_url, refuse};
 use crate::sms::doc::{BrokerDoc, Node, Object};
+use crate::sms::login::{Login, LoginScheme};
+use crate::sms::secrets::BrokerSecrets;
+use crate::sms::soap_options::apply_options;
 use crate::template::Template;
 
 const NOT_SOAP: &str = "not a field of a soap broker";
@@ -16,9 +19,6 @@ const BASIC_ONLY: &str = "only used with soap_type basic";
 const ADVANCED_ONLY: &str = "only used with soap_type advanced";
 /// Deepest nesting of `request` objects.
 const REQUEST_MAX_DEPTH: usize = 8;
-const SUPPORTED_OPTIONS: &str = "soap_version (1.1, 1.2, \"SOAP_1_1\", \"SOAP_1_2\", 1, 2), timeout_ms, \
-connection_timeout (seconds), location, uri, user_agent, encoding (UTF-8); accepted and ignored: \
-trace, exceptions, cache_wsdl, keep_alive, features";
 
 /// Basic (WSDL-driven, `message` + `variables`) or advanced (`call`, `options`, `attributes`,
 /// `request`, `response`).
@@ -68,6 +68,8 @@ pub struct SoapConfig {
     pub(crate) location: Option<Url>,
     pub(crate) namespace: Option<String>,
     pub(crate) user_agent: Option<HeaderValue>,
+    pub(crate) login: Option<(Login, LoginScheme)>,
+    pub(crate) secrets: BrokerSecrets,
     pub(crate) response_keys: Vec<KeyPath>,
     pub(crate) check_each_call: bool,
     pub(crate) timeouts: Timeouts,
@@ -97,6 +99,16 @@ impl SoapConfig {
     /// The connect timeout.
     pub fn connect_timeout(&self) -> Duration {
         self.timeouts.connect
+    }
+
+    /// Every secret value the broker holds (`secrets`, the login password), to hide from
+    /// excerpts of its answers.
+    pub(crate) fn hidden_values(&self) -> Vec<&str> {
+        let mut hidden: Vec<&str> = self.secrets.values().collect();
+        if let Some((login, _)) = &self.login {
+            hidden.push(login.password.expose());
+        }
+        hidden
     }
 
     pub(crate) fn from_doc(path: &str, doc: &BrokerDoc) -> Result<Self, ConfigError> {
@@ -137,6 +149,8 @@ impl SoapConfig {
             location: None,
             namespace: None,
             user_agent: None,
+            login: None,
+            secrets: BrokerSecrets::from_doc(path, doc.secrets.as_ref())?,
             response_keys: KeyPath::parse_list(&join(path, "response"), doc.response.as_ref())?,
             check_each_call: doc.check_each_call.unwrap_or(false),
             timeouts: Timeouts::from_ms(None, None)?,
@@ -147,14 +161,20 @@ impl SoapConfig {
             .map(|ms| (join(path, "connect_timeout_ms"), ms));
         match soap_type {
             SoapType::Basic => {
-                refuse(path, "options", &doc.options, ADVANCED_ONLY)?;
                 refuse(path, "attributes", &doc.attributes, ADVANCED_ONLY)?;
                 refuse(path, "request", &doc.request, ADVANCED_ONLY)?;
-                if let Some(message) = &doc.message {
-                    config.message =
-                        Some(parse_template(&join(path, "message"), "message", message)?);
+                if let Some(options) = &doc.options {
+                    apply_options(path, options, &mut config, &mut timeout, &mut connect)?;
                 }
-                config.params = variables(path, doc)?;
+                if let Some(message) = &doc.message {
+                    config.message = Some(parse_template(
+                        &join(path, "message"),
+                        "message",
+                        message,
+                        &config.secrets,
+                    )?);
+                }
+                config.params = variables(path, doc, &config.secrets)?;
             }
             SoapType::Advanced => {
                 refuse(path, "message", &doc.message, BASIC_ONLY)?;
@@ -168,11 +188,13 @@ impl SoapConfig {
                 if let Some(options) = &doc.options {
                     apply_options(path, options, &mut config, &mut timeout, &mut connect)?;
                 }
+                let secrets = &config.secrets;
                 if let Some(attributes) = &doc.attributes {
-                    config.attributes = attributes_of(&join(path, "attributes"), attributes)?;
+                    config.attributes =
+                        attributes_of(&join(path, "attributes"), attributes, secrets)?;
                 }
                 if let Some(request) = &doc.request {
-                    config.params = object_params(&join(path, "request"), request, 1)?;
+                    config.params = object_params(&join(path, "request"), request, 1, secrets)?;
                 }
             }
         }
@@ -181,7 +203,11 @@ impl SoapConfig {
     }
 }
 
-fn variables(path: &str, doc: &BrokerDoc) -> Result<Vec<(String, Param)>, ConfigError> {
+fn variables(
+    path: &str,
+    doc: &BrokerDoc,
+    secrets: &BrokerSecrets,
+) -> Result<Vec<(String, Param)>, ConfigError> {
     let field = join(path, "variables");
     let entries = doc
         .variables
@@ -200,7 +226,7 @@ fn variables(path: &str, doc: &BrokerDoc) -> Result<Vec<(String, Param)>, Config
             let at = format!("{field}.{name}");
             let name = xml_name(&at, name, false)?;
             let template = match value {
-                Some(text) => Param::Text(parse_template(&at, "variables", text)?),
+                Some(text) => Param::Text(parse_template(&at, "variables", text, secrets)?),
                 None => Param::Nil,
             };
             Ok((name, template))
@@ -208,130 +234,11 @@ fn variables(path: &str, doc: &BrokerDoc) -> Result<Vec<(String, Param)>, Config
         .collect()
 }
 
-fn apply_options(
+fn attributes_of(
     path: &str,
-    options: &Object,
-    config: &mut SoapConfig,
-    timeout: &mut Option<(String, u64)>,
-    connect: &mut Option<(String, u64)>,
-) -> Result<(), ConfigError> {
-    for (name, value) in &options.0 {
-        let at = format!("{path}.options.{name}");
-        let invalid = |reason: String| ConfigError::InvalidOption {
-            path: at.clone(),
-            reason,
-        };
-        match name.as_str() {
-            "soap_version" => {
-                config.version = Some(soap_version(value).ok_or_else(|| {
-                    invalid("must be 1.1 or 1.2 (also \"SOAP_1_1\", \"SOAP_1_2\", 1, 2)".into())
-                })?)
-            }
-            "timeout_ms" => {
-                if timeout.is_some() {
-                    return Err(both_set(&at, "timeout_ms"));
-                }
-                *timeout = Some((
-                    at.clone(),
-                    integer(value).ok_or_else(|| {
-                        invalid("must be an integer number of milliseconds".into())
-                    })?,
-                ));
-            }
-            "connection_timeout" => {
-                if connect.is_some() {
-                    return Err(both_set(&at, "connect_timeout_ms"));
-                }
-                let seconds = integer(value).ok_or_else(|| {
-                    invalid("must be an integer number of seconds (PHP SoapClient)".into())
-                })?;
-                *connect = Some((at.clone(), seconds.saturating_mul(1000)));
-            }
-            "location" => {
-                let text = string(value).ok_or_else(|| invalid("must be a URL string".into()))?;
-                config.location = Some(parse_url(&at, Some(&text.to_owned()))?);
-            }
-            "uri" => {
-                let text = string(value)
-                    .filter(|text| !text.trim().is_empty())
-                    .ok_or_else(|| invalid("must be a non-empty namespace URI string".into()))?;
-                config.namespace = Some(text.to_owned());
-            }
-            "user_agent" => {
-                let text = string(value).ok_or_else(|| invalid("must be a string".into()))?;
-                config.user_agent = Some(
-                    HeaderValue::from_str(text)
-                        .map_err(|_| invalid("has characters not allowed in a header".into()))?,
-                );
-            }
-            "encoding" => {
-                if !string(value).is_some_and(|text| text.eq_ignore_ascii_case("utf-8")) {
-                    return Err(invalid("only UTF-8 is supported".into()));
-                }
-            }
-            "trace" | "exceptions" | "keep_alive" => {
-                if !matches!(value, Node::Bool(_) | Node::Number(_)) {
-                    return Err(invalid("must be a boolean or 0/1".into()));
-                }
-            }
-            "cache_wsdl" | "features" => {
-                if integer(value).is_none() {
-                    return Err(invalid("must be an integer".into()));
-                }
-            }
-            _ => {
-                return Err(ConfigError::UnknownOption {
-                    path: at,
-                    supported: SUPPORTED_OPTIONS,
-                });
-            }
-        }
-    }
-    Ok(())
-}
-
-fn both_set(path: &str, top_level: &'static str) -> ConfigError {
-    ConfigError::FieldNotAllowed {
-        path: path.to_owned(),
-        reason: if top_level == "timeout_ms" {
-            "the broker's timeout_ms is also set; set one of them"
-        } else {
-            "the broker's connect_timeout_ms is also set; set one of them"
-        },
-    }
-}
-
-fn soap_version(value: &Node) -> Option<SoapVersion> {
-    match value {
-        Node::String(text) => match text.as_str() {
-            "1.1" | "SOAP_1_1" => Some(SoapVersion::V1_1),
-            "1.2" | "SOAP_1_2" => Some(SoapVersion::V1_2),
-            _ => None,
-        },
-        Node::Number(number) => match number.as_f64() {
-            Some(1.0 | 1.1) => Some(SoapVersion::V1_1),
-            Some(2.0 | 1.2) => Some(SoapVersion::V1_2),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-fn integer(value: &Node) -> Option<u64> {
-    match value {
-        Node::Number(number) => number.as_u64(),
-        _ => None,
-    }
-}
-
-fn string(value: &Node) -> Option<&str> {
-    match value {
-        Node::String(text) => Some(text),
-        _ => None,
-    }
-}
-
-fn attributes_of(path: &str, attributes: &Object) -> Result<Vec<(String, Param)>, ConfigError> {
+    attributes: &Object,
+    secrets: &BrokerSecrets,
+) -> Result<Vec<(String, Param)>, ConfigError> {
     attributes
         .0
         .iter()
@@ -339,7 +246,9 @@ fn attributes_of(path: &str, attributes: &Object) -> Result<Vec<(String, Param)>
             let at = format!("{path}.{name}");
             let name = xml_name(&at, name, true)?;
             let value = match value {
-                Node::String(text) => Param::Text(parse_template(&at, "attributes", text)?),
+                Node::String(text) => {
+                    Param::Text(parse_template(&at, "attributes", text, secrets)?)
+                }
                 Node::Number(number) => Param::Literal(number.to_string()),
                 Node::Bool(flag) => Param::Literal(flag.to_string()),
                 other => {
@@ -361,6 +270,7 @@ fn object_params(
     path: &str,
     object: &Object,
     depth: usize,
+    secrets: &BrokerSecrets,
 ) -> Result<Vec<(String, Param)>, ConfigError> {
     if depth > REQUEST_MAX_DEPTH {
         return Err(ConfigError::OutOfRange {
@@ -389,25 +299,30 @@ fn object_params(
                                     path: at,
                                     reason: "an array item must not be an array (XML has no nameless lists)".into(),
                                 }),
-                                item => param(&at, item, depth),
+                                item => param(&at, item, depth, secrets),
                             }
                         })
                         .collect::<Result<_, _>>()?,
                 ),
-                value => param(&at, value, depth)?,
+                value => param(&at, value, depth, secrets)?,
             };
             Ok((name, param))
         })
         .collect()
 }
 
-fn param(path: &str, value: &Node, depth: usize) -> Result<Param, ConfigError> {
+fn param(
+    path: &str,
+    value: &Node,
+    depth: usize,
+    secrets: &BrokerSecrets,
+) -> Result<Param, ConfigError> {
     Ok(match value {
         Node::Null => Param::Nil,
         Node::Bool(flag) => Param::Literal(flag.to_string()),
         Node::Number(number) => Param::Literal(number.to_string()),
-        Node::String(text) => Param::Text(parse_template(path, "request", text)?),
-        Node::Object(object) => Param::Element(object_params(path, object, depth + 1)?),
+        Node::String(text) => Param::Text(parse_template(path, "request", text, secrets)?),
+        Node::Object(object) => Param::Element(object_params(path, object, depth + 1, secrets)?),
         Node::Array(_) => {
             return Err(ConfigError::Malformed {
                 path: path.to_owned(),

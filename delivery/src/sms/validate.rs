@@ -6,6 +6,7 @@ use std::time::Duration;
 use reqwest::Url;
 
 use crate::sms::config::{ConfigError, TIMEOUT_DEFAULT_MS, TIMEOUT_MAX_MS, TIMEOUT_MIN_MS};
+use crate::sms::secrets::BrokerSecrets;
 use crate::template::{Tag, TagSet, TagValues, Template};
 
 /// Connect timeout when `connect_timeout_ms` is absent (capped by the total timeout).
@@ -140,11 +141,13 @@ pub(crate) fn parse_url(path: &str, text: Option<&String>) -> Result<Url, Config
     Ok(url)
 }
 
-/// A broker template: the broker tag set, without `{expires_in}` and `{app}`.
+/// A broker template: the broker tag set, without `{expires_in}` and `{app}`; every
+/// `{secret.NAME}` must name one of `secrets`.
 pub(crate) fn parse_template(
     path: &str,
     field: &'static str,
     text: &str,
+    secrets: &BrokerSecrets,
 ) -> Result<Template, ConfigError> {
     let template =
         Template::parse(field, text, TagSet::Broker).map_err(|source| ConfigError::Template {
@@ -159,12 +162,14 @@ pub(crate) fn parse_template(
             });
         }
     }
+    secrets.check(path, &template)?;
     Ok(template)
 }
 
-/// Sample values used to check that a JSON body template renders to JSON.
-pub(crate) fn sample_values() -> TagValues<'static> {
+/// Sample values used to check that a body template renders to JSON or XML.
+pub(crate) fn sample_values<'a>(secrets: &'a [(&'a str, &'a str)]) -> TagValues<'a> {
     TagValues {
+        secrets,
         otp: "123456",
         login: "user\\name",
         name: "Ana \"Q\" O'Neil",

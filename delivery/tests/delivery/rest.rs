@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use delivery::{SendError, SmsMessage};
+use delivery::{Classified as _, SendError, SmsMessage};
 
 use super::peers::{closed_port, message, send};
 use crate::peer;

@@ -1,7 +1,7 @@
 //! SOAP brokers against `tests/peers/soap_peer.py` (spyne 2.14, lxml schema validation,
 //! SOAP 1.1 at /soap11 and SOAP 1.2 at /soap12).
 
-use delivery::{BrokerConfig, BrokerLabel, SendError, SmsConfig, SmsMessage};
+use delivery::{BrokerConfig, BrokerLabel, Classified as _, SendError, SmsConfig, SmsMessage};
 
 use super::peers::{Peer, closed_port, message, send};
 use crate::peer;

@@ -131,7 +131,8 @@ async fn oauth2_account_needing_reauthorization_fails_over_to_a_password_less_re
     assert_eq!(attempts.len(), 2, "{attempts:?}");
     assert_eq!(
         attempts[0].outcome(),
-        Outcome::Failed(ErrorClass::TokenUnavailable)
+        Outcome::Failed(ErrorClass::Permanent),
+        "invalid_grant: the token cannot come back without an administrator"
     );
     assert!(
         attempts[0]

@@ -36,12 +36,16 @@ fn peers_required() -> bool {
 }
 
 /// Skips (returns `None` after printing why) or fails, as configured.
-fn unavailable(reason: &str) -> Option<Peer> {
+pub fn skip<T>(reason: &str) -> Option<T> {
     if peers_required() {
         panic!("peer unavailable and SAE_REQUIRE_PEERS=1 / CI=true: {reason}");
     }
     eprintln!("SKIP: {reason}");
     None
+}
+
+fn unavailable(reason: &str) -> Option<Peer> {
+    skip(reason)
 }
 
 fn python() -> Option<PathBuf> {
@@ -137,16 +141,23 @@ pub struct OAuthPeer {
 impl OAuthPeer {
     /// Starts it, or `None` when skipped.
     pub fn start() -> Option<Self> {
+        Self::start_with(&[])
+    }
+
+    /// Starts it with extra arguments (e.g. the service account of the JWT bearer grant).
+    pub fn start_with(extra: &[&str]) -> Option<Self> {
+        let mut args = vec![
+            "--client-id",
+            CLIENT_ID,
+            "--client-secret",
+            CLIENT_SECRET,
+            "--redirect-uri",
+            REDIRECT_URI,
+        ];
+        args.extend_from_slice(extra);
         let peer = Peer::start(
             "email_oauth_peer.py",
-            &[
-                "--client-id",
-                CLIENT_ID,
-                "--client-secret",
-                CLIENT_SECRET,
-                "--redirect-uri",
-                REDIRECT_URI,
-            ],
+            &args,
             tempfile::tempdir().expect("temp dir"),
         )?;
         let http = reqwest::Client::builder()

@@ -2,8 +2,8 @@
 
 use delivery::email::smtp::send_mail;
 use delivery::email::{
-    ErrorClass, MailKind, NoOAuth2, OutgoingMail, Security, SmtpAccount, SmtpAuth, send,
-    send_test_mail,
+    Classified as _, DispatchError, ErrorClass, MailKind, NoOAuth2, OutgoingMail, Security,
+    SendError, SmtpAccount, SmtpAuth, send, send_test_mail,
 };
 
 use crate::peers::SmtpPeer;
@@ -59,7 +59,8 @@ async fn password_auth_sends_and_a_wrong_password_is_an_authentication_error() {
         "{}",
         sent.reply()
     );
-    assert_eq!(err.class(), ErrorClass::Authentication, "{err}");
+    assert!(err.is_authentication(), "{err}");
+    assert_eq!(err.class(), ErrorClass::Permanent, "{err}");
     assert!(err.to_string().contains("535"), "{err}");
     let records = smtp.records();
     assert_eq!(records.len(), 1);
@@ -131,7 +132,11 @@ async fn tls_modes_refuse_a_self_signed_certificate_unless_told_to_ignore_it() {
         let err = send(&strict, &mail(MailKind::Code), &NoOAuth2)
             .await
             .expect_err("untrusted cert");
-        assert_eq!(err.class(), ErrorClass::Tls, "row {tls}: {err}");
+        assert!(
+            matches!(&err, DispatchError::Send(SendError::Tls { .. })),
+            "row {tls}: {err}"
+        );
+        assert_eq!(err.class(), ErrorClass::Permanent, "row {tls}: {err}");
         assert!(
             err.to_string().contains("invalid peer certificate"),
             "row {tls}: {err}"
@@ -165,7 +170,11 @@ async fn required_starttls_is_never_skipped() {
     .await
     .expect_err("the server offers no STARTTLS");
 
-    assert_eq!(err.class(), ErrorClass::Tls, "{err}");
+    assert!(
+        matches!(&err, DispatchError::Send(SendError::Tls { .. })),
+        "{err}"
+    );
+    assert_eq!(err.class(), ErrorClass::Permanent, "{err}");
     assert!(err.to_string().contains("STARTTLS"), "{err}");
     assert!(smtp.records().is_empty());
 }
@@ -236,7 +245,8 @@ async fn a_silent_server_is_given_up_on_after_the_timeout() {
         .await
         .expect_err("no greeting");
 
-    assert_eq!(err.class(), ErrorClass::Transient, "{err}");
+    assert_eq!(err.class(), ErrorClass::Timeout, "{err}");
+    assert!(err.is_timeout() && err.is_transient(), "{err}");
     assert!(
         started.elapsed() < std::time::Duration::from_secs(20),
         "the send waited for the silent server instead of timing out: {:?}",

@@ -7,15 +7,21 @@ Endpoints
                     PKCE S256 challenge, stores (challenge, redirect_uri, subject) under a
                     fresh single-use code, and redirects to redirect_uri?code=...&state=...
   POST /token       grant_type authorization_code (checks code, redirect_uri and
-                    code_verifier against the stored challenge), refresh_token, and
-                    client_credentials (checks the client secret); client authentication by
-                    HTTP Basic or by client_id/client_secret in the form.
+                    code_verifier against the stored challenge; with `openid` in the scope
+                    the answer has an id_token, HS256 with the client secret, whose email is
+                    the login_hint), refresh_token, and client_credentials (checks the client
+                    secret); client authentication by HTTP Basic or by client_id/client_secret
+                    in the form. With --service-account-public-key, also the JWT bearer grant
+                    (RFC 7523): the assertion is verified with PyJWT (RS256, the public key,
+                    iss = --service-account-email, aud = this /token URL, exp/iat/sub
+                    required, at most one hour) and the token is issued for its `sub`.
   POST /introspect  form token=... -> {"active": bool, "reason": ..., "sub": ...}; used by
                     the SMTP peer to check XOAUTH2 bearer tokens.
   POST /control     JSON: {"expires_in": n, "refresh_error": "invalid_grant"|null,
                     "rotate_refresh": bool, "revoke": "<access token>"}
-  GET  /stats       JSON: grant counters, the last /authorize query, and every token issued
-                    (so tests can check that none is stored in clear).
+  GET  /stats       JSON: grant counters, the last /authorize query, the last verified
+                    assertion (header and claims), and every token issued (so tests can check
+                    that none is stored in clear).
 """
 
 import argparse
@@ -31,6 +37,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+
 class State:
     def __init__(self, client_id, client_secret, redirect_uri):
         self.lock = threading.Lock()
@@ -43,9 +52,13 @@ class State:
         self.codes = {}  # code -> {challenge, redirect_uri, subject}
         self.access = {}  # token -> {expires_at, revoked, sub}
         self.refresh = {}  # token -> sub
-        self.grants = {"authorization_code": 0, "refresh_token": 0, "client_credentials": 0}
+        self.grants = {"authorization_code": 0, "refresh_token": 0, "client_credentials": 0,
+                       JWT_BEARER: 0}
         self.last_authorize = {}
         self.last_client_auth = None
+        self.service_account = None  # (email, public key PEM) for the JWT bearer grant
+        self.token_url = None
+        self.last_assertion = None
 
     def issue_access(self, sub):
         token = "at-" + secrets.token_urlsafe(24)
@@ -61,6 +74,21 @@ class State:
 def s256(verifier):
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def id_token(state, sub):
+    """An OpenID id_token for `sub` (its email), HS256 with the client secret."""
+    now = int(time.time())
+    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    claims = {"iss": "http://127.0.0.1", "aud": state.client_id, "sub": "id-" + (sub or ""),
+              "email": sub, "email_verified": True, "iat": now, "exp": now + 600}
+    payload = b64url(json.dumps(claims).encode())
+    signature = hmac.new(state.client_secret.encode(), f"{header}.{payload}".encode(), hashlib.sha256)
+    return f"{header}.{payload}.{b64url(signature.digest())}"
 
 
 def make_handler(state):
@@ -98,6 +126,7 @@ def make_handler(state):
                         "grants": dict(state.grants),
                         "last_authorize": dict(state.last_authorize),
                         "last_client_auth": state.last_client_auth,
+                        "last_assertion": state.last_assertion,
                         "issued": sorted(state.access) + sorted(state.refresh),
                     })
             self.send_json(404, {"error": "not_found"})
@@ -119,6 +148,7 @@ def make_handler(state):
                     "challenge": q["code_challenge"],
                     "redirect_uri": q["redirect_uri"],
                     "sub": q.get("login_hint"),
+                    "scope": q.get("scope", ""),
                 }
             target = urlsplit(state.redirect_uri)
             query = urlencode({"code": code, "state": q.get("state", "")})
@@ -155,6 +185,11 @@ def make_handler(state):
 
         def token(self):
             form = self.form()
+            if form.get("grant_type") == JWT_BEARER:
+                # The signed assertion is the client's authentication (RFC 7523 §3).
+                with state.lock:
+                    state.grants[JWT_BEARER] += 1
+                    return self.jwt_bearer_grant(form)
             if not self.client_authenticated(form):
                 return self.oauth_error(401, "invalid_client", "unknown client or wrong secret")
             grant = form.get("grant_type")
@@ -183,7 +218,31 @@ def make_handler(state):
             sub = entry["sub"]
             body = {"access_token": state.issue_access(sub), "token_type": "Bearer",
                     "expires_in": state.expires_in, "refresh_token": state.issue_refresh(sub),
-                    "scope": "SMTP.Send offline_access"}
+                    "scope": entry["scope"] or "SMTP.Send offline_access"}
+            if "openid" in entry["scope"].split():
+                body["id_token"] = id_token(state, sub)
+            self.send_json(200, body)
+
+        def jwt_bearer_grant(self, form):  # called with the lock held
+            if state.service_account is None:
+                return self.oauth_error(400, "unsupported_grant_type", JWT_BEARER)
+            import jwt  # PyJWT, checked at start-up
+
+            email, public_key = state.service_account
+            assertion = form.get("assertion", "")
+            try:
+                claims = jwt.decode(
+                    assertion, public_key, algorithms=["RS256"], audience=state.token_url,
+                    issuer=email, options={"require": ["exp", "iat", "iss", "aud", "sub"]})
+            except jwt.PyJWTError as e:
+                return self.oauth_error(400, "invalid_grant", f"assertion refused: {e}")
+            if claims["exp"] - claims["iat"] > 3600:
+                return self.oauth_error(400, "invalid_grant", "assertion lives longer than an hour")
+            if not claims.get("scope"):
+                return self.oauth_error(400, "invalid_scope", "the assertion has no scope")
+            state.last_assertion = {"header": jwt.get_unverified_header(assertion), "claims": claims}
+            body = {"access_token": state.issue_access(claims["sub"]), "token_type": "Bearer",
+                    "expires_in": state.expires_in}
             self.send_json(200, body)
 
         def refresh_grant(self, form):  # called with the lock held
@@ -233,9 +292,21 @@ def main():
     parser.add_argument("--client-id", required=True)
     parser.add_argument("--client-secret", required=True)
     parser.add_argument("--redirect-uri", required=True)
+    parser.add_argument("--service-account-email")
+    parser.add_argument("--service-account-public-key", help="PEM file of the service account's public key")
     args = parser.parse_args()
     state = State(args.client_id, args.client_secret, args.redirect_uri)
+    if args.service_account_public_key:
+        try:
+            import jwt  # noqa: F401  (PyJWT)
+            import cryptography  # noqa: F401  (RS256 in PyJWT)
+        except ImportError as e:
+            print(f"SKIP PyJWT with cryptography is not installed: {e}", flush=True)
+            return 0
+        with open(args.service_account_public_key) as f:
+            state.service_account = (args.service_account_email, f.read())
     server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state))
+    state.token_url = f"http://127.0.0.1:{server.server_address[1]}/token"
     server.daemon_threads = True
     print(f"PORT {server.server_address[1]}", flush=True)
     try:

@@ -16,7 +16,10 @@ and <behaviour> one of
   status-<code>   answers <code> with a small JSON body
   hang            sleeps 30 s before answering
   text            200 text/plain "OK"
-GET /_calls answers the JSON list of requests received so far (with `auth_ok`).
+GET /_calls answers the JSON list of requests received so far (with `auth_ok`, and `parsed`:
+the body as an independent parser reads it for its Content-Type — XML (xml.etree): the
+elements in document order as [tag, text, attributes]; form: the [name, value] pairs; JSON:
+the value; {"error": …} when it does not parse).
 """
 
 import base64
@@ -28,6 +31,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
+from xml.etree import ElementTree
 
 from oauthlib.oauth1 import RequestValidator, SignatureOnlyEndpoint
 
@@ -123,6 +127,24 @@ def parse_auth_params(value):
     return params
 
 
+def parse_body(content_type, body):
+    """The body as a parser of its Content-Type reads it (None when there is no body)."""
+    if not body:
+        return None
+    essence = (content_type or "").split(";")[0].strip().lower()
+    try:
+        if essence.endswith("/xml") or essence.endswith("+xml"):
+            root = ElementTree.fromstring(body)
+            return {"elements": [[el.tag, el.text, el.attrib] for el in root.iter()]}
+        if essence == "application/x-www-form-urlencoded":
+            return {"pairs": parse_qsl(body, keep_blank_values=True, strict_parsing=True)}
+        if essence.endswith("/json") or essence.endswith("+json"):
+            return {"json": json.loads(body)}
+    except (ElementTree.ParseError, ValueError) as error:
+        return {"error": str(error)}
+    return {"error": "no parser for %r" % content_type}
+
+
 def digest_hash(algorithm, text):
     name = {"MD5": "md5", "SHA-256": "sha256"}[algorithm]
     return hashlib.new(name, text.encode()).hexdigest()
@@ -170,6 +192,7 @@ class Handler(BaseHTTPRequestHandler):
             "query": dict(parse_qsl(parts.query, keep_blank_values=True)),
             "headers": {k.lower(): v for k, v in self.headers.items()},
             "body": body,
+            "parsed": parse_body(self.headers.get("Content-Type"), body),
             "auth": auth,
             "auth_ok": auth_ok,
             "auth_detail": auth_detail,

@@ -28,6 +28,31 @@ pub fn normalize_email(input: &str) -> Result<String, ConfigError> {
     }
 }
 
+/// Longest login accepted, in characters.
+pub const LOGIN_MAX_CHARS: usize = 255;
+
+/// The structural rules every login follows, whatever the IM policy: 1 to 255 characters,
+/// no control characters, no format (zero-width, bidi), unassigned or private-use ones, no leading or trailing spaces, no `/` (logins appear in URL
+/// paths). Errors name the `login` field and never quote it.
+pub fn check_login(login: &str) -> Result<(), ConfigError> {
+    let reason = if login.is_empty() {
+        "must not be empty"
+    } else if login.chars().count() > LOGIN_MAX_CHARS {
+        "must be at most 255 characters"
+    } else if login.chars().any(char::is_control) {
+        "must not contain control characters"
+    } else if login.chars().any(super::login::forbidden_in_login) {
+        "must not contain invisible, formatting, private-use or unassigned characters"
+    } else if login.trim() != login {
+        "must not start or end with spaces"
+    } else if login.contains('/') {
+        "must not contain '/'"
+    } else {
+        return Ok(());
+    };
+    Err(ConfigError::InvalidLogin { reason })
+}
+
 /// Checks that a login is a valid e-mail address (for `login_is_email`). The login is taken
 /// as given: surrounding spaces are refused, not trimmed. Errors name the `login` field.
 pub fn check_login_is_email(login: &str) -> Result<(), ConfigError> {
@@ -139,6 +164,29 @@ pub fn normalize_document(input: &str) -> Result<String, ConfigError> {
 )]
 mod tests {
     use super::*;
+
+    #[test]
+    fn login_structure() {
+        let reason = |login: &str| match check_login(login) {
+            Ok(()) => None,
+            Err(ConfigError::InvalidLogin { reason }) => Some(reason),
+            Err(other) => panic!("{other}"),
+        };
+        assert_eq!(reason("alice"), None);
+        assert_eq!(reason("alice@example.com"), None);
+        assert_eq!(reason(&"é".repeat(255)), None);
+        assert_eq!(reason(""), Some("must not be empty"));
+        assert_eq!(
+            reason(&"a".repeat(256)),
+            Some("must be at most 255 characters")
+        );
+        assert_eq!(
+            reason("al\tice"),
+            Some("must not contain control characters")
+        );
+        assert_eq!(reason(" alice"), Some("must not start or end with spaces"));
+        assert_eq!(reason("a/b"), Some("must not contain '/'"));
+    }
 
     #[test]
     fn mobile_forms_of_the_same_number_agree() {

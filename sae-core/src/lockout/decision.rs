@@ -11,7 +11,7 @@ pub struct FactorCounter {
 
 impl FactorCounter {
     /// A counter with `failures` consecutive failures, the last at `last_failure_at` (unix
-    /// seconds; ignored when `failures` is 0).
+    /// milliseconds; ignored when `failures` is 0).
     #[must_use]
     pub const fn new(failures: u32, last_failure_at: u64) -> Self {
         Self {
@@ -61,8 +61,8 @@ impl Lock {
         }
     }
 
-    /// A lock that ends by itself at `until` (unix seconds, exclusive: at `until` the user is
-    /// unlocked).
+    /// A lock that ends by itself at `until` (unix milliseconds, exclusive: at `until` the
+    /// user is unlocked).
     #[must_use]
     pub const fn temporary(factor: Factor, since: u64, until: u64) -> Self {
         Self {
@@ -122,8 +122,8 @@ pub enum Gate {
     Locked(Lock),
     /// Refuse with `reason: "throttled"` and `retry_after`, unchecked and uncounted.
     Throttled {
-        /// Seconds to wait before the next attempt of this factor (at least 1).
-        retry_after: u64,
+        /// Milliseconds to wait before the next attempt of this factor (at least 1).
+        retry_after_ms: u64,
     },
 }
 
@@ -145,16 +145,18 @@ pub fn gate(config: &LockoutConfig, state: &LockState, factor: Factor, now: u64)
     if !expired_lock
         && let Some(retry_after) = throttle_wait(config.throttle(), state.counter(factor), now)
     {
-        return Gate::Throttled { retry_after };
+        return Gate::Throttled {
+            retry_after_ms: retry_after,
+        };
     }
     Gate::Allowed { expired_lock }
 }
 
-/// The throttle delay, in seconds, that must pass after the last of `failures` consecutive
-/// failures before the next attempt:
+/// The throttle delay, in milliseconds, that must pass after the last of `failures`
+/// consecutive failures before the next attempt:
 ///
 /// `0` if the throttle is off or `failures < after`, else `min(2^(failures − after),
-/// max_delay_s)`.
+/// max_delay_s)` seconds.
 ///
 /// With the defaults (`after` 5, `max_delay_s` 900): failures 1–4 → 0; 5 → 1 s; 6 → 2 s;
 /// 7 → 4 s; … 14 → 512 s; 15 and more → 900 s.
@@ -166,13 +168,14 @@ pub fn throttle_delay(throttle: &ThrottlePolicy, failures: u32) -> u64 {
     let exponent = failures - throttle.after();
     let cap = u64::from(throttle.max_delay_s());
     // 2^exponent exceeds any cap (≤ 86400 < 2^17) well before it overflows.
-    match 1u64.checked_shl(exponent) {
+    let seconds = match 1u64.checked_shl(exponent) {
         Some(delay) if exponent < 63 => delay.min(cap),
         _ => cap,
-    }
+    };
+    seconds.saturating_mul(1000)
 }
 
-/// Seconds still to wait for the next attempt, or `None` when it may go ahead.
+/// Milliseconds still to wait for the next attempt, or `None` when it may go ahead.
 fn throttle_wait(throttle: &ThrottlePolicy, counter: FactorCounter, now: u64) -> Option<u64> {
     let delay = throttle_delay(throttle, counter.failures());
     if delay == 0 {
@@ -202,7 +205,7 @@ pub fn after_failure(
     Some(match policy.block() {
         BlockType::Permanent => Lock::permanent(factor, now),
         BlockType::Temporary(minutes) => {
-            Lock::temporary(factor, now, now.saturating_add(minutes.seconds()))
+            Lock::temporary(factor, now, now.saturating_add(minutes.millis()))
         }
     })
 }
@@ -239,7 +242,7 @@ mod tests {
         for &(failures, expected) in rows {
             assert_eq!(
                 throttle_delay(&t, failures),
-                expected,
+                expected * 1000,
                 "failures {failures}"
             );
         }
@@ -248,7 +251,7 @@ mod tests {
         let small = ThrottlePolicy::new(true, 1, 3).unwrap();
         assert_eq!(
             [1, 2, 3, 4].map(|f| throttle_delay(&small, f)),
-            [1, 2, 3, 3],
+            [1000, 2000, 3000, 3000],
             "after 1, cap 3"
         );
     }
@@ -258,18 +261,23 @@ mod tests {
         let policy = LockoutPolicy::new(true, Attempts::new(3).unwrap(), BlockType::Permanent);
         let throttle = ThrottlePolicy::new(true, 1, 900).unwrap();
         let cfg = LockoutConfig::new(policy, throttle);
-        let counter = FactorCounter::new(3, 100);
-        let lock = Lock::permanent(Factor::Otp, 100);
+        let counter = FactorCounter::new(3, 100_000);
+        let lock = Lock::permanent(Factor::Otp, 100_000);
         let locked =
             LockState::from_parts([FactorCounter::default(), counter, counter], Some(lock));
-        assert_eq!(gate(&cfg, &locked, Factor::Otp, 101), Gate::Locked(lock));
+        assert_eq!(
+            gate(&cfg, &locked, Factor::Otp, 101_000),
+            Gate::Locked(lock)
+        );
         let unlocked = LockState::from_parts([FactorCounter::default(), counter, counter], None);
         assert_eq!(
-            gate(&cfg, &unlocked, Factor::Otp, 101),
-            Gate::Throttled { retry_after: 3 },
+            gate(&cfg, &unlocked, Factor::Otp, 101_000),
+            Gate::Throttled {
+                retry_after_ms: 3000
+            },
         );
         assert_eq!(
-            gate(&cfg, &unlocked, Factor::Password, 101),
+            gate(&cfg, &unlocked, Factor::Password, 101_000),
             Gate::Allowed {
                 expired_lock: false
             },
@@ -280,13 +288,14 @@ mod tests {
     #[test]
     fn throttle_opens_exactly_when_the_delay_has_passed() {
         let cfg = LockoutConfig::default();
-        let state = LockState::from_parts([FactorCounter::new(7, 1000); 3], None); // delay 4 s
+        let state = LockState::from_parts([FactorCounter::new(7, 1_000_000); 3], None); // 4 s
+        let throttled = |ms| Gate::Throttled { retry_after_ms: ms };
         let rows: &[(u64, Gate)] = &[
-            (999, Gate::Throttled { retry_after: 5 }), // clock behind the last failure
-            (1000, Gate::Throttled { retry_after: 4 }),
-            (1003, Gate::Throttled { retry_after: 1 }),
+            (999_000, throttled(5000)), // clock behind the last failure
+            (1_000_000, throttled(4000)),
+            (1_003_999, throttled(1)),
             (
-                1004,
+                1_004_000,
                 Gate::Allowed {
                     expired_lock: false,
                 },
@@ -301,11 +310,11 @@ mod tests {
     fn expired_lock_is_reported_and_ignores_stale_counters() {
         let throttle = ThrottlePolicy::new(true, 1, 900).unwrap();
         let cfg = LockoutConfig::new(LockoutPolicy::default(), throttle);
-        let lock = Lock::temporary(Factor::Password, 100, 160);
-        let state = LockState::from_parts([FactorCounter::new(9, 100); 3], Some(lock));
-        assert_eq!(gate(&cfg, &state, Factor::Otp, 159), Gate::Locked(lock));
+        let lock = Lock::temporary(Factor::Password, 100_000, 160_000);
+        let state = LockState::from_parts([FactorCounter::new(9, 100_000); 3], Some(lock));
+        assert_eq!(gate(&cfg, &state, Factor::Otp, 159_999), Gate::Locked(lock));
         assert_eq!(
-            gate(&cfg, &state, Factor::Otp, 160),
+            gate(&cfg, &state, Factor::Otp, 160_000),
             Gate::Allowed { expired_lock: true },
         );
     }
@@ -327,7 +336,7 @@ mod tests {
                 "temp 3",
                 &temp,
                 3,
-                Some(Lock::temporary(Factor::Hash, 50, 170)),
+                Some(Lock::temporary(Factor::Hash, 50, 120_050)),
             ),
             ("off 100", &off, 100, None),
         ];
@@ -347,7 +356,7 @@ mod tests {
         fn delay_is_monotonic_and_capped(after in 1u32..=100, cap in 1u32..=86_400, f in any::<u32>()) {
             let t = ThrottlePolicy::new(true, after, cap).unwrap();
             let d = throttle_delay(&t, f);
-            prop_assert!(d <= u64::from(cap));
+            prop_assert!(d <= u64::from(cap) * 1000);
             prop_assert!(throttle_delay(&t, f.saturating_add(1)) >= d);
             prop_assert_eq!(d == 0, f < after);
         }
@@ -376,15 +385,15 @@ mod tests {
 
         #[test]
         fn retry_after_never_exceeds_the_delay_when_clock_is_monotonic(
-            failures in any::<u32>(), last in any::<u64>(), elapsed in 0u64..100_000,
+            failures in any::<u32>(), last in any::<u64>(), elapsed in 0u64..100_000_000,
         ) {
             let t = ThrottlePolicy::default();
             let state = LockState::from_parts([FactorCounter::new(failures, last); 3], None);
             let now = last.saturating_add(elapsed);
             match gate(&LockoutConfig::default(), &state, Factor::Otp, now) {
-                Gate::Throttled { retry_after } => {
-                    prop_assert!(retry_after >= 1);
-                    prop_assert!(retry_after <= throttle_delay(&t, failures));
+                Gate::Throttled { retry_after_ms } => {
+                    prop_assert!(retry_after_ms >= 1);
+                    prop_assert!(retry_after_ms <= throttle_delay(&t, failures));
                 }
                 Gate::Allowed { expired_lock } => prop_assert!(!expired_lock),
                 Gate::Locked(_) => prop_assert!(false, "no lock was set"),

@@ -10,7 +10,8 @@
 //!   exactly at [`Lock::unlock_at`] (not a second earlier) and its end clears all counters.
 //! * **Throttling** ([`ThrottlePolicy`], on by default, RFC 4226 §7.3): once a factor has
 //!   `after` consecutive failures, the next attempt of that factor must wait
-//!   `min(2^(failures − after), max_delay_s)` seconds after the last failure (see
+//!   `min(2^(failures − after), max_delay_s)` seconds after the last failure, counted in
+//!   milliseconds (see
 //!   [`throttle_delay`]): with the defaults (5, 900) the waits are 1, 2, 4, … 512, 900, 900 s.
 //!   Attempts inside the delay are refused without being checked or counted.
 //!
@@ -29,7 +30,7 @@
 //! lock it stores it only if no lock is set (`… WHERE locked_at IS NULL`). Concurrent
 //! failures on several servers therefore lock at exactly `attempts`, never later.
 //!
-//! Time is unix seconds, passed in by the caller.
+//! Time is unix milliseconds, passed in by the caller.
 
 mod decision;
 mod policy;
@@ -37,8 +38,8 @@ mod state;
 
 pub use decision::{FactorCounter, Gate, Lock, after_failure, gate, throttle_delay};
 pub use policy::{
-    Attempts, BlockType, BlockTypeName, LockMinutes, LockoutConfig, LockoutConfigInput,
-    LockoutError, LockoutPolicy, ThrottleInput, ThrottlePolicy,
+    AdminLockout, AdminLockoutInput, Attempts, BlockType, BlockTypeName, LockMinutes,
+    LockoutConfig, LockoutConfigInput, LockoutError, LockoutPolicy, ThrottleInput, ThrottlePolicy,
 };
 pub use state::{FailureOutcome, LockState, Status};
 

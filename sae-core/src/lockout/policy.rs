@@ -97,10 +97,10 @@ impl LockMinutes {
         self.0
     }
 
-    /// The duration in seconds.
+    /// The duration in milliseconds.
     #[must_use]
-    pub const fn seconds(self) -> u64 {
-        self.0 as u64 * 60
+    pub const fn millis(self) -> u64 {
+        self.0 as u64 * 60_000
     }
 }
 
@@ -383,6 +383,93 @@ impl From<LockoutConfig> for LockoutConfigInput {
     }
 }
 
+/// The administrators' lockout (`PUT /v1/config/admin-lockout`): temporary only — a
+/// permanent lock of the console's well-known logins would be a denial of service anyone
+/// could cause — after `attempts` failures (default 10) for `minutes` (default 15), plus
+/// the throttle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "AdminLockoutInput", into = "AdminLockoutInput")]
+pub struct AdminLockout {
+    attempts: Attempts,
+    minutes: LockMinutes,
+    throttle: ThrottlePolicy,
+}
+
+impl AdminLockout {
+    /// Default failures that lock an administrator.
+    pub const DEFAULT_ATTEMPTS: u32 = 10;
+    /// Default lock duration, minutes.
+    pub const DEFAULT_MINUTES: u32 = 15;
+
+    /// The gate's configuration: lockout on, temporary, with the throttle.
+    #[must_use]
+    pub fn config(&self) -> LockoutConfig {
+        LockoutConfig::new(
+            LockoutPolicy::new(true, self.attempts, BlockType::Temporary(self.minutes)),
+            self.throttle,
+        )
+    }
+}
+
+impl Default for AdminLockout {
+    fn default() -> Self {
+        Self {
+            attempts: Attempts(10),
+            minutes: LockMinutes(15),
+            throttle: ThrottlePolicy::default(),
+        }
+    }
+}
+
+/// Unvalidated JSON form of [`AdminLockout`]: `{attempts?, minutes?, throttle?}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminLockoutInput {
+    /// Failures that lock, 1..=10 (default 10).
+    #[serde(default = "default_admin_attempts")]
+    pub attempts: u32,
+    /// Lock duration, 1..=525600 minutes (default 15).
+    #[serde(default = "default_admin_minutes")]
+    pub minutes: u32,
+    /// Throttle settings (default on, 5, 900).
+    #[serde(default)]
+    pub throttle: ThrottleInput,
+}
+
+fn default_admin_attempts() -> u32 {
+    AdminLockout::DEFAULT_ATTEMPTS
+}
+
+fn default_admin_minutes() -> u32 {
+    AdminLockout::DEFAULT_MINUTES
+}
+
+impl TryFrom<AdminLockoutInput> for AdminLockout {
+    type Error = LockoutError;
+
+    fn try_from(input: AdminLockoutInput) -> Result<Self, Self::Error> {
+        Ok(Self {
+            attempts: Attempts::new(input.attempts)?,
+            minutes: LockMinutes::new(input.minutes)?,
+            throttle: ThrottlePolicy::try_from(input.throttle)?,
+        })
+    }
+}
+
+impl From<AdminLockout> for AdminLockoutInput {
+    fn from(a: AdminLockout) -> Self {
+        Self {
+            attempts: a.attempts.get(),
+            minutes: a.minutes.get(),
+            throttle: ThrottleInput {
+                enabled: a.throttle.enabled,
+                after: a.throttle.after,
+                max_delay_s: a.throttle.max_delay_s,
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(
     clippy::unwrap_used,
@@ -496,5 +583,32 @@ mod tests {
     fn error_messages_name_field_and_bound() {
         let e = Attempts::new(11).unwrap_err();
         assert_eq!(e.to_string(), "attempts must be between 1 and 10, got 11");
+    }
+
+    #[test]
+    fn administrators_lock_temporarily_only() {
+        let a: AdminLockout = serde_json::from_str("{}").unwrap();
+        assert_eq!(a, AdminLockout::default());
+        let cfg = a.config();
+        assert!(cfg.lockout().enabled());
+        assert_eq!(cfg.lockout().attempts().get(), 10);
+        assert_eq!(
+            cfg.lockout().block(),
+            BlockType::Temporary(LockMinutes::new(15).unwrap())
+        );
+        for (json, field) in [
+            (r#"{"attempts":0}"#, "attempts"),
+            (r#"{"attempts":11}"#, "attempts"),
+            (r#"{"minutes":0}"#, "minutes"),
+            (r#"{"throttle":{"after":0}}"#, "throttle.after"),
+        ] {
+            let input: AdminLockoutInput = serde_json::from_str(json).unwrap();
+            let e = AdminLockout::try_from(input).unwrap_err();
+            assert_eq!(e.field(), field, "{json}");
+        }
+        assert!(
+            serde_json::from_str::<AdminLockoutInput>(r#"{"block_type":"permanent"}"#).is_err(),
+            "no permanent block for administrators"
+        );
     }
 }

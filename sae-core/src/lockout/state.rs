@@ -197,19 +197,19 @@ mod tests {
         let lock = out.lock.expect("second failure locks");
         assert_eq!(
             lock.unlock_at(),
-            Some(1_310),
+            Some(301_010),
             "5 minutes after the locking failure"
         );
         assert!(!lock.is_permanent());
         assert_eq!(
-            s.status(1_309),
+            s.status(301_009),
             Status::Locked(lock),
-            "one second before unlock_at"
+            "one millisecond before unlock_at"
         );
-        assert_eq!(s.admit(&cfg, Factor::Password, 1_309), Gate::Locked(lock));
-        assert_eq!(s.status(1_310), Status::Unlocked, "at unlock_at");
+        assert_eq!(s.admit(&cfg, Factor::Password, 301_009), Gate::Locked(lock));
+        assert_eq!(s.status(301_010), Status::Unlocked, "at unlock_at");
         assert_eq!(
-            s.admit(&cfg, Factor::Password, 1_310),
+            s.admit(&cfg, Factor::Password, 301_010),
             Gate::Allowed { expired_lock: true }
         );
         assert_eq!(
@@ -273,21 +273,23 @@ mod tests {
         );
         let mut s = LockState::new();
         assert_eq!(
-            fail(&mut s, &cfg, Factor::Otp, 100),
+            fail(&mut s, &cfg, Factor::Otp, 100_000),
             Gate::Allowed {
                 expired_lock: false
             }
         );
         assert_eq!(
-            fail(&mut s, &cfg, Factor::Otp, 100),
+            fail(&mut s, &cfg, Factor::Otp, 100_000),
             Gate::Allowed {
                 expired_lock: false
             }
         );
         // 2 failures: the next attempt waits 2^0 = 1 s.
         assert_eq!(
-            fail(&mut s, &cfg, Factor::Otp, 100),
-            Gate::Throttled { retry_after: 1 }
+            fail(&mut s, &cfg, Factor::Otp, 100_000),
+            Gate::Throttled {
+                retry_after_ms: 1000
+            }
         );
         assert_eq!(
             s.counter(Factor::Otp).failures(),
@@ -295,18 +297,20 @@ mod tests {
             "throttled attempt not counted"
         );
         assert_eq!(
-            fail(&mut s, &cfg, Factor::Otp, 101),
+            fail(&mut s, &cfg, Factor::Otp, 101_000),
             Gate::Allowed {
                 expired_lock: false
             }
         );
         // 3 failures: wait 2 s from t=101.
         assert_eq!(
-            fail(&mut s, &cfg, Factor::Otp, 102),
-            Gate::Throttled { retry_after: 1 }
+            fail(&mut s, &cfg, Factor::Otp, 102_000),
+            Gate::Throttled {
+                retry_after_ms: 1000
+            }
         );
         assert_eq!(
-            fail(&mut s, &cfg, Factor::Otp, 103),
+            fail(&mut s, &cfg, Factor::Otp, 103_000),
             Gate::Allowed {
                 expired_lock: false
             }
@@ -324,8 +328,8 @@ mod tests {
     fn the_locking_failure_reports_locked_until() {
         let cfg = config(1, temporary(1), ThrottlePolicy::default());
         let mut s = LockState::new();
-        let out = s.on_failure(&cfg, Factor::Hash, 60);
-        assert_eq!(out.lock.and_then(|l| l.unlock_at()), Some(120));
+        let out = s.on_failure(&cfg, Factor::Hash, 60_000);
+        assert_eq!(out.lock.and_then(|l| l.unlock_at()), Some(120_000));
     }
 
     #[test]
@@ -408,7 +412,7 @@ mod tests {
             let cfg = config(1, temporary(minutes), ThrottlePolicy::disabled());
             let mut s = LockState::new();
             let lock = s.on_failure(&cfg, Factor::Otp, start).lock;
-            let until = start + u64::from(minutes) * 60;
+            let until = start + u64::from(minutes) * 60_000;
             prop_assert_eq!(lock, Some(Lock::temporary(Factor::Otp, start, until)));
             let expected = probe < until;
             prop_assert_eq!(matches!(s.status(probe), Status::Locked(_)), expected);
@@ -434,9 +438,9 @@ mod tests {
                         let delay = crate::lockout::throttle_delay(cfg.throttle(), before.failures());
                         prop_assert!(before.failures() == 0 || now >= before.last_failure_at() + delay);
                     }
-                    Gate::Throttled { retry_after } => {
+                    Gate::Throttled { retry_after_ms } => {
                         prop_assert_eq!(s.counter(Factor::Otp), before);
-                        prop_assert!((1..=900).contains(&retry_after));
+                        prop_assert!((1..=900_000).contains(&retry_after_ms));
                     }
                     Gate::Locked(_) => prop_assert!(false, "lockout is disabled"),
                 }

@@ -1,4 +1,4 @@
-//! One-time passwords: HOTP, TOTP, OPIE and otpauth:// URIs.
+//! One-time passwords: HOTP, TOTP, OPIE, issued codes and otpauth:// URIs.
 //!
 //! This module holds the parameter types shared by HOTP and TOTP ([`Algorithm`],
 //! [`Digits`]), the presented code ([`Code`]), its display form ([`format_code`]), the
@@ -8,11 +8,15 @@
 //! through [`format_code`]. A presented code is parsed once into a [`Code`].
 
 pub mod hotp;
+pub mod issued;
 pub mod opie;
-pub mod opie_words;
 pub mod qr;
 pub mod totp;
 pub mod uri;
+
+/// The RFC 2289 hex and six-word codecs of an OPIE one-time password: [`opie::words`],
+/// also reachable here by its former path.
+pub use opie::words as opie_words;
 
 pub use hotp::{Hotp, HotpWindow, ResyncWindow};
 pub use qr::{QrError, qr_svg};

@@ -1,5 +1,6 @@
 //! The administrator's message templates: one text per template (e-mail: subject and text),
-//! per channel, with exactly one default per channel that has templates.
+//! per channel, with at most one default per channel (a channel without one sends its
+//! built-in message unless a request names a template).
 
 use std::fmt;
 
@@ -114,7 +115,7 @@ impl MessageTemplate {
         let subject = match (channel, subject) {
             (Channel::Email, None) => return Err(TemplateError::MissingSubject),
             (Channel::Email, Some(subject)) => {
-                if subject.contains(['\r', '\n']) {
+                if subject.chars().any(char::is_control) {
                     return Err(TemplateError::SubjectLineBreak);
                 }
                 Some(Template::parse("subject", subject, TagSet::Message)?)
@@ -194,8 +195,7 @@ fn check_id(id: &str) -> Result<(), TemplateError> {
     Err(TemplateError::InvalidId { reason })
 }
 
-/// The set of message templates (ids unique; exactly one default per channel that has
-/// templates). JSON: an array of [`MessageTemplate`].
+/// The set of message templates (ids unique; at most one default per channel). JSON: an array of [`MessageTemplate`].
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(try_from = "Vec<MessageTemplate>", into = "Vec<MessageTemplate>")]
 pub struct MessageTemplates(Vec<MessageTemplate>);
@@ -228,21 +228,15 @@ impl MessageTemplates {
             }
         }
         for channel in [Channel::Sms, Channel::Email, Channel::Voice] {
-            let mut of_channel = templates.iter().filter(|t| t.channel == channel).peekable();
-            if of_channel.peek().is_none() {
-                continue;
-            }
-            let mut defaults = of_channel.filter(|t| t.default);
-            match (defaults.next(), defaults.next()) {
-                (None, _) => return Err(TemplateError::NoDefault { channel }),
-                (Some(first), Some(second)) => {
-                    return Err(TemplateError::MultipleDefaults {
-                        channel,
-                        first: first.id.clone(),
-                        second: second.id.clone(),
-                    });
-                }
-                (Some(_), None) => {}
+            let mut defaults = templates
+                .iter()
+                .filter(|t| t.channel == channel && t.default);
+            if let (Some(first), Some(second)) = (defaults.next(), defaults.next()) {
+                return Err(TemplateError::MultipleDefaults {
+                    channel,
+                    first: first.id.clone(),
+                    second: second.id.clone(),
+                });
             }
         }
         Ok(Self(templates))
@@ -253,7 +247,7 @@ impl MessageTemplates {
         &self.0
     }
 
-    /// The default template of `channel`, if the channel has templates.
+    /// The default template of `channel`, if one is marked default.
     pub fn default_for(&self, channel: Channel) -> Option<&MessageTemplate> {
         self.0.iter().find(|t| t.channel == channel && t.default)
     }
@@ -311,6 +305,16 @@ mod tests {
         assert_eq!(set.select(Channel::Sms, None).unwrap().id(), "s1");
         assert_eq!(set.select(Channel::Sms, Some("s2")).unwrap().id(), "s2");
         assert_eq!(set.select(Channel::Email, None).unwrap().id(), "e1");
+        // A channel may have templates and no default: a request that names none gets the
+        // caller's built-in message (`NoTemplate`).
+        let no_default: MessageTemplates =
+            serde_json::from_value(serde_json::json!([sms("s1", false)])).unwrap();
+        assert_eq!(
+            no_default.select(Channel::Sms, None).unwrap_err(),
+            TemplateError::NoTemplate {
+                channel: Channel::Sms
+            }
+        );
         assert_eq!(
             set.select(Channel::Voice, None).unwrap_err(),
             TemplateError::NoTemplate {
@@ -337,10 +341,6 @@ mod tests {
             (
                 serde_json::json!([sms("a", true), sms("b", true)]),
                 "both marked default",
-            ),
-            (
-                serde_json::json!([sms("a", false)]),
-                "no sms template is marked default",
             ),
             (
                 serde_json::json!([sms("a", true), email("a", true)]),

@@ -1,38 +1,40 @@
 // ACLs: administrator groups and their per-field access to users and wallets.
 
 import { get, post, put, del, enc } from '../api.js';
-import { h, mount, table, toast, confirmAction } from '../dom.js';
+import { h, mount, table, toast, act } from '../dom.js';
 import { form, input, select, toggle, values } from '../forms.js';
+import { t } from '../i18n.js';
 
 export const USER_FIELDS = ['login', 'name', 'email', 'document', 'mobile', 'wallet', 'status', 'password', 'authsys', 'tokens', 'devices'];
 export const WALLET_FIELDS = ['name', 'description'];
-const ACCESS = [['none', 'None'], ['view', 'View'], ['edit', 'Edit']];
 
 function matrix(kind, fields, current = {}) {
-  return h('fieldset', { class: 'acl-matrix' }, h('legend', { text: kind === 'users' ? 'Users' : 'Wallets' }),
-    fields.map((f) => select(`${kind}.${f}`, f, ACCESS, current[f] || 'none', { cls: 'inline' })));
+  const access = [['none', t('acl.none')], ['view', t('acl.view')], ['edit', t('acl.edit')]];
+  return h('fieldset', { class: 'acl-matrix' }, h('legend', { text: t(`acl.${kind}`) }),
+    fields.map((f) => select(`${kind}.${f}`, t(`acl.field.${kind}.${f}`), access, current[f] || 'none', { cls: 'inline' })));
 }
 
-function groupForm(group, done) {
+// A new group (group null) or an existing one, renamed by changing its name.
+function groupForm(group, refresh, editor) {
   const isNew = !group;
-  const g = group || { may_modify: false, users: {}, wallets: {} };
+  const g = group || { name: '', may_modify: false, users: {}, wallets: {} };
   return form([
-    h('h2', { text: isNew ? 'New group' : `Group ${g.name}` }),
-    isNew ? input('name', 'Group name', { required: true }) : null,
-    toggle('may_modify', 'May modify (create, update, delete)', g.may_modify, { help: 'Off: the group can only look at what its fields allow.' }),
+    h('h2', { text: isNew ? t('acl.new_group') : t('acl.group_title', { name: g.name }) }),
+    input('name', t('acl.group_name'), { required: true, value: g.name, help: isNew ? null : t('acl.rename_help') }),
+    toggle('may_modify', t('acl.may_modify'), g.may_modify, { help: t('acl.may_modify_help') }),
     matrix('users', USER_FIELDS, g.users),
     matrix('wallets', WALLET_FIELDS, g.wallets),
   ], {
-    submit: isNew ? 'Create group' : 'Save group',
-    label: 'Administrator group',
-    readOnly: g.builtin,
+    submit: isNew ? t('acl.create') : t('acl.save'),
+    label: isNew ? t('acl.new_group') : t('acl.group_title', { name: g.name }),
+    buttons: isNew ? [] : [h('button', { type: 'button', text: t('common.cancel'), on: { click: () => mount(editor, groupForm(null, refresh, editor)) } })],
     onSubmit: async (fm) => {
       const v = values(fm);
       if (isNew) await post('/v1/admin-groups', v);
-      else await put(`/v1/admin-groups/${enc(g.name)}`, { name: g.name, ...v });
-      toast('Group saved.');
-      done();
-      return 'Saved.';
+      else await put(`/v1/admin-groups/${enc(g.name)}`, v);
+      toast(t('acl.saved', { name: v.name }));
+      await refresh();
+      return '';
     },
   });
 }
@@ -43,25 +45,23 @@ export async function render() {
   const refresh = async () => {
     const list = await get('/v1/admin-groups');
     mount(box, table([
-      { label: 'Group', key: 'name' },
-      { label: 'Built in', render: (g) => (g.builtin ? 'yes' : 'no') },
-      { label: 'May modify', render: (g) => (g.may_modify ? 'yes' : 'no') },
-      { label: 'Users: fields editable / visible', render: (g) => {
+      { label: t('acl.group'), render: (g) => (g.builtin ? t('acl.sysadmin_group') : g.name) },
+      { label: t('acl.builtin'), render: (g) => (g.builtin ? t('common.yes') : t('common.no')) },
+      { label: t('acl.may_modify_short'), render: (g) => (g.may_modify ? t('common.yes') : t('common.no')) },
+      { label: t('acl.users_summary'), render: (g) => {
         const vals = Object.values(g.users || {});
-        return `${vals.filter((a) => a === 'edit').length} / ${vals.filter((a) => a !== 'none').length}`;
+        return t('acl.summary', { edit: vals.filter((a) => a === 'edit').length, view: vals.filter((a) => a !== 'none').length });
       } },
-      { label: 'Actions', render: (g) => (g.builtin ? 'everything' : h('span', { class: 'row-actions' },
-        h('button', { type: 'button', class: 'small', text: `Edit ${g.name}`, on: { click: () => { mount(editor, groupForm(g, refresh)); editor.querySelector('input, select').focus(); } } }),
-        h('button', { type: 'button', class: 'small danger', text: `Delete ${g.name}`, on: { click: async () => {
-          if (!confirmAction(`Delete the group ${g.name}?`)) return;
-          await del(`/v1/admin-groups/${enc(g.name)}`);
-          refresh();
+      { label: t('common.actions'), render: (g) => (g.builtin ? t('acl.everything') : h('span', { class: 'row-actions' },
+        h('button', { type: 'button', class: 'small', text: t('acl.edit_group', { name: g.name }), on: { click: () => { mount(editor, groupForm(g, refresh, editor)); editor.querySelector('input, select').focus(); } } }),
+        h('button', { type: 'button', class: 'small danger', text: t('acl.delete_group', { name: g.name }), on: { click: async (e) => {
+          if (await act(e.currentTarget, () => del(`/v1/admin-groups/${enc(g.name)}`), { confirm: t('acl.delete_confirm', { name: g.name }), verb: t('common.delete'), done: t('acl.deleted', { name: g.name }) })) refresh();
         } } }))) },
-    ], list.items, { caption: 'Administrator groups' }));
-    mount(editor, groupForm(null, refresh));
+    ], list.items, { caption: t('acl.groups') }));
+    mount(editor, groupForm(null, refresh, editor));
   };
   await refresh();
-  return h('div', {}, h('h1', { text: 'ACLs' }),
-    h('p', { class: 'help', text: 'Administrators in a group other than System Administrator see and change users and wallets only as the group allows: None hides a field, View shows it read-only, Edit allows changes (with “May modify”). Assign groups on the Administrators screen.' }),
+  return h('div', {}, h('h1', { text: t('nav.acl') }),
+    h('p', { class: 'help', text: t('acl.intro') }),
     box, editor);
 }

@@ -1,43 +1,54 @@
-// Audit log with filters and paging.
+// Audit log: filters, newest or oldest first, paged by the server, details as fields.
 
 import { get, qs } from '../api.js';
-import { h, mount, table, fmtTime } from '../dom.js';
-import { form, input, values } from '../forms.js';
+import { h, mount, table, fmtTime, pager } from '../dom.js';
+import { form, input, select, values } from '../forms.js';
+import { t } from '../i18n.js';
 import { toRfc3339 } from './reports.js';
+
+// An audit record's detail (a JSON object) as a list of its fields; nested values as JSON.
+export function detailFields(detail) {
+  if (detail === null || detail === undefined || detail === '') return '';
+  if (typeof detail !== 'object' || Array.isArray(detail)) return h('code', { text: JSON.stringify(detail) });
+  const entries = Object.entries(detail);
+  if (!entries.length) return '';
+  return h('dl', { class: 'detail' }, entries.map(([k, v]) => [
+    h('dt', { text: k }),
+    h('dd', {}, typeof v === 'object' && v !== null ? h('code', { text: JSON.stringify(v) }) : String(v)),
+  ]));
+}
 
 export async function render() {
   const out = h('div');
   const cursors = [null];
   let pageNo = 0;
-  let filters = {};
+  let filters = { sort: '-at' };
   const load = async () => {
     const page = await get(`/v1/audit${qs({ ...filters, limit: 50, cursor: cursors[pageNo] })}`);
     cursors[pageNo + 1] = page.next_cursor;
     mount(out, table([
-      { label: 'Time', render: (e) => fmtTime(e.at) },
-      { label: 'Actor', key: 'actor' },
-      { label: 'Action', key: 'action' },
-      { label: 'Subject', key: 'subject' },
-      { label: 'Source', key: 'source' },
-      { label: 'Outcome', key: 'outcome' },
-      { label: 'Detail', render: (e) => (e.detail ? h('code', { class: 'detail', text: e.detail.length > 160 ? `${e.detail.slice(0, 160)}…` : e.detail }) : '') },
-    ], page.items, { caption: `Audit log, page ${pageNo + 1}`, empty: 'No entries match.' }),
-    h('nav', { class: 'pager', 'aria-label': 'Pages' },
-      h('button', { type: 'button', text: 'Previous page', disabled: pageNo === 0, on: { click: () => { pageNo -= 1; load(); } } }),
-      h('span', { text: ` Page ${pageNo + 1} ` }),
-      h('button', { type: 'button', text: 'Next page', disabled: !page.next_cursor, on: { click: () => { pageNo += 1; load(); } } })));
+      { label: t('common.time'), render: (e) => fmtTime(e.at) },
+      { label: t('audit.actor'), key: 'actor' },
+      { label: t('audit.action'), key: 'action' },
+      { label: t('audit.subject'), key: 'subject' },
+      { label: t('audit.source'), key: 'source' },
+      { label: t('audit.outcome'), key: 'outcome' },
+      { label: t('audit.detail'), render: (e) => detailFields(e.detail) },
+    ], page.items, { caption: t('audit.caption', { n: pageNo + 1 }), empty: t('audit.none') }),
+    pager(pageNo, !!page.next_cursor, (d) => { pageNo += d; load(); }));
   };
   const f = form([
     h('div', { class: 'search-row' },
-      input('actor', 'Actor', { type: 'search' }),
-      input('action', 'Action', { type: 'search' }),
-      input('subject', 'Subject', { type: 'search' }),
-      input('outcome', 'Outcome', { type: 'search', placeholder: 'ok' }),
-      input('since', 'From', { type: 'datetime-local' }),
-      input('until', 'Until', { type: 'datetime-local' })),
+      input('actor', t('audit.actor'), { type: 'search', help: t('audit.actor_help') }),
+      input('action', t('audit.action'), { type: 'search' }),
+      input('subject', t('audit.subject'), { type: 'search' }),
+      input('outcome', t('audit.outcome'), { type: 'search', placeholder: 'ok', help: t('audit.outcome_help') }),
+      input('since', t('common.from'), { type: 'datetime-local' }),
+      input('until', t('common.until'), { type: 'datetime-local' }),
+      select('sort', t('common.order'), [['-at', t('common.newest_first')], ['at', t('common.oldest_first')]], '-at')),
   ], {
-    submit: 'Filter',
-    label: 'Audit filters',
+    submit: t('common.filter'),
+    label: t('audit.filters'),
     onSubmit: async (fm) => {
       const v = values(fm);
       filters = { ...v, since: toRfc3339(v.since), until: toRfc3339(v.until) };
@@ -48,5 +59,5 @@ export async function render() {
     },
   });
   await load();
-  return h('div', {}, h('h1', { text: 'Audit log' }), f, out);
+  return h('div', {}, h('h1', { text: t('nav.audit') }), f, out);
 }

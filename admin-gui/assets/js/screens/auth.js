@@ -2,45 +2,45 @@
 // and the password test.
 
 import { get, post, put } from '../api.js';
-import { h, mount, table, tabs, toast, confirmAction } from '../dom.js';
+import { h, mount, table, tabs, toast, act } from '../dom.js';
 import { form, input, select, toggle, values, section, textarea, showProblem, clearErrors } from '../forms.js';
 import { Problem } from '../api.js';
+import { t } from '../i18n.js';
 
 async function lockoutTab() {
   const cfg = await get('/v1/config/lockout');
   const th = cfg.throttle || {};
   const details = h('div', { class: 'lockout-details' });
-  const minutes = input('minutes', 'Minutes blocked', { type: 'number', min: 1, value: cfg.minutes, help: 'How long a temporary block lasts.' });
+  const minutes = input('minutes', t('auth.minutes'), { type: 'number', min: 1, max: 525600, value: cfg.minutes, help: t('auth.minutes_help') });
   const syncMinutes = () => {
     const temp = details.querySelector('[data-field=block_type]').value === 'temporary';
     minutes.hidden = !temp;
     if (temp) minutes.removeAttribute('data-skip'); else minutes.setAttribute('data-skip', '');
   };
   mount(details,
-    input('attempts', 'Number of attempts', { type: 'number', min: 1, max: 10, value: cfg.attempts, help: 'Failures in a row before the block (at most 10).' }),
-    select('block_type', 'Block type', [['temporary', 'Temporary'], ['permanent', 'Permanent (until an administrator unlocks)']], cfg.block_type, { on: { change: syncMinutes } }),
+    input('attempts', t('auth.attempts'), { type: 'number', min: 1, max: 10, value: cfg.attempts, help: t('auth.attempts_help') }),
+    select('block_type', t('auth.block_type'), [['temporary', t('auth.temporary')], ['permanent', t('auth.permanent')]], cfg.block_type, { on: { change: syncMinutes } }),
     minutes);
   syncMinutes();
-  const enabled = toggle('enabled', 'Lock accounts after failed attempts', cfg.enabled, {
+  const enabled = toggle('enabled', t('auth.lockout_enabled'), cfg.enabled, { help: t('auth.lockout_help'),
     on: { change: (e) => { details.hidden = !e.target.checked; } },
   });
   details.hidden = !cfg.enabled;
   return form([
-    h('h2', { text: 'Configuration' }),
+    h('h2', { text: t('auth.configuration') }),
     enabled,
     details,
-    h('fieldset', {}, h('legend', { text: 'Throttling' }),
-      toggle('throttle.enabled', 'Slow down repeated failures', th.enabled),
-      input('throttle.after', 'Delay after this many failures', { type: 'number', min: 0, value: th.after }),
-      input('throttle.max_delay_s', 'Longest delay (seconds)', { type: 'number', min: 0, value: th.max_delay_s })),
+    h('fieldset', {}, h('legend', { text: t('auth.throttling') }),
+      toggle('throttle.enabled', t('auth.throttle_enabled'), th.enabled),
+      input('throttle.after', t('auth.throttle_after'), { type: 'number', min: 1, max: 100, value: th.after }),
+      input('throttle.max_delay_s', t('auth.throttle_max'), { type: 'number', min: 1, max: 86400, value: th.max_delay_s })),
   ], {
-    label: 'Lockout configuration',
+    label: t('auth.lockout'),
     onSubmit: async (fm) => {
       const v = values(fm);
       // A disabled lockout keeps its numbers but they are not required to be valid.
       const saved = await put('/v1/config/lockout', v);
-      toast('Lockout configuration saved.');
-      return saved.enabled ? `Saved: ${saved.attempts} attempts, ${saved.block_type} block.` : 'Saved: lockout disabled.';
+      return saved.enabled ? t(`auth.saved_${saved.block_type}`, { n: saved.attempts }) : t('auth.saved_off');
     },
   });
 }
@@ -51,9 +51,9 @@ export function policyFields(p = {}) {
   const addRow = (pat = {}) => {
     const i = patterns.children.length;
     const row = h('div', { class: 'pattern-row', 'data-row': i },
-      input(`patterns[${i}].pattern`, `Pattern ${i + 1} (regular expression)`, { value: pat.pattern, kind: 'raw' }),
-      input(`patterns[${i}].message`, `Message when pattern ${i + 1} is not met`, { value: pat.message, kind: 'raw' }),
-      h('button', { type: 'button', class: 'small', text: `Remove pattern ${i + 1}`, on: { click: () => { row.remove(); renumber(); } } }));
+      input(`patterns[${i}].pattern`, t('auth.pattern', { i: i + 1 }), { value: pat.pattern, kind: 'raw' }),
+      input(`patterns[${i}].message`, t('auth.pattern_message', { i: i + 1 }), { value: pat.message, kind: 'raw' }),
+      h('button', { type: 'button', class: 'small', text: t('auth.remove_pattern', { i: i + 1 }), on: { click: () => { row.remove(); renumber(); } } }));
     patterns.append(row);
   };
   const renumber = () => {
@@ -64,14 +64,18 @@ export function policyFields(p = {}) {
     });
   };
   (p.patterns || []).forEach(addRow);
-  const custom = h('fieldset', { class: 'custom' }, h('legend', { text: 'Type of password: custom patterns' }),
-    h('p', { class: 'help', text: 'Every pattern must match; the message is shown for each one that does not.' }),
+  const custom = h('fieldset', { class: 'custom' }, h('legend', { text: t('auth.custom') }),
+    h('p', { class: 'help', text: t('auth.custom_help') }),
     patterns,
-    h('button', { type: 'button', text: 'Add pattern', on: { click: () => addRow() } }));
-  const strength = select('strength', 'Password strength', [['off', 'Off'], ['weak', 'Weak (letters or digits)'], ['medium', 'Medium'], ['strong', 'Strong (digits, letters and symbols)'], ['custom', 'Custom (regular expressions)']], p.strength || 'off', {
+    h('button', { type: 'button', text: t('auth.add_pattern'), on: { click: () => addRow() } }));
+  const strength = select('strength', t('auth.strength'), ['off', 'weak', 'medium', 'strong', 'custom'].map((x) => [x, t(`auth.strength_${x}`)]), p.strength || 'off', {
+    help: h('span', { 'data-testid': 'preset' }),
     on: { change: (e) => sync(e.target.value) },
   });
+  // What the chosen preset requires, in words (the presets of sae-core's password strength).
+  const preset = strength.querySelector('[data-testid=preset]');
   const sync = (s) => {
+    preset.textContent = t(`auth.preset_${s}`);
     custom.hidden = s !== 'custom';
     if (s === 'custom') {
       custom.removeAttribute('data-skip');
@@ -80,11 +84,11 @@ export function policyFields(p = {}) {
   };
   sync(p.strength || 'off');
   return h('div', { class: 'policy' },
-    select('hash', 'Password hash', [['argon2id', 'Argon2id'], ['pbkdf2-sha256', 'PBKDF2-SHA256'], ['pbkdf2-sha512', 'PBKDF2-SHA512']], p.hash || 'argon2id'),
-    input('differ', 'Password differ (previous passwords refused)', { type: 'number', min: 0, value: p.differ ?? 0, help: '0 disables the check.' }),
-    input('reset_every', 'Password reset every (days)', { type: 'number', min: 0, value: p.reset_every ?? 0, help: '0: passwords never expire.' }),
+    select('hash', t('auth.hash'), [['argon2id', 'Argon2id'], ['pbkdf2-sha256', 'PBKDF2-SHA256'], ['pbkdf2-sha512', 'PBKDF2-SHA512']], p.hash || 'argon2id'),
+    input('differ', t('auth.differ'), { type: 'number', min: 0, max: 24, value: p.differ ?? 0, help: t('auth.differ_help') }),
+    input('reset_every', t('auth.reset_every'), { type: 'number', min: 0, max: 3650, value: p.reset_every ?? 0, help: t('auth.reset_every_help') }),
     strength,
-    input('min_length', 'Minimum length', { type: 'number', min: 0, value: p.min_length }),
+    input('min_length', t('auth.min_length'), { type: 'number', min: 1, max: 128, value: p.min_length, help: t('auth.min_length_help') }),
     custom);
 }
 
@@ -105,21 +109,54 @@ export function policyValues(root) {
   return out;
 }
 
-function passwordTest() {
+// The requirements of the preset strengths come from the server in English; they are worded
+// from the catalogue (an administrator's own pattern messages are shown as written).
+const UNMET = {
+  'needs a letter or a digit': 'letter_or_digit',
+  'needs a letter': 'letter',
+  'needs a digit': 'digit',
+  'needs a lower-case letter': 'lower',
+  'needs an upper-case letter': 'upper',
+  'needs a special character (neither letter nor digit)': 'special',
+};
+
+function unmetText(message) {
+  if (UNMET[message]) return t(`unmet.${UNMET[message]}`);
+  const n = message.match(/^needs at least (\d+) characters$/);
+  if (n) return t('unmet.min_length', { n: Number(n[1]) });
+  const m = message.match(/^must have at most (\d+) characters$/);
+  if (m) return t('unmet.max_length', { n: Number(m[1]) });
+  return message;
+}
+
+// The password test. `draft` (optional) reads the rule being edited from its form, so a
+// rule can be tried before it is saved; otherwise the saved rules apply, as for a user or
+// an AuthSys.
+function passwordTest(draft) {
   const result = h('div', { class: 'pw-result', 'aria-live': 'polite' });
+  const against = draft ? select('against', t('auth.test_against'), [['draft', t('auth.test_draft')], ['saved', t('auth.test_saved')]], 'draft') : null;
   const f = form([
-    h('h3', { text: 'Password test' }),
-    input('password', 'Password to test', { type: 'text', autocomplete: 'off', help: 'Checked against the saved rules (save first).' }),
-    input('login', 'As user (optional: their AuthSys rule applies)', {}),
+    h('h3', { text: t('auth.test') }),
+    input('password', t('auth.test_password'), { type: 'text', autocomplete: 'off' }),
+    against,
+    input('login', t('auth.test_login'), { help: t('auth.test_login_help') }),
+    input('authsys', t('auth.test_authsys'), { help: t('auth.test_authsys_help') }),
   ], {
-    submit: 'Test password',
-    label: 'Password test',
+    submit: t('auth.test_submit'),
+    label: t('auth.test'),
     onSubmit: async (fm) => {
       const v = values(fm);
-      const r = await post('/v1/policies/password-test', { password: v.password || '', login: v.login });
-      if (r.ok) mount(result, h('p', { class: 'notice ok', 'data-testid': 'pw-ok', text: 'The password meets every rule.' }));
-      else mount(result, h('div', { class: 'notice warn' }, h('p', { text: 'Unmet rules:' }),
-        h('ul', { 'data-testid': 'pw-unmet' }, r.unmet.map((u) => h('li', {}, u.message, u.pattern ? h('code', { class: 'muted', text: ` ${u.pattern}` }) : null)))));
+      const body = { password: v.password || '' };
+      if (draft && v.against === 'draft') body.policy = draft();
+      else {
+        if (v.login) body.login = v.login;
+        if (v.authsys) body.authsys = v.authsys;
+      }
+      const r = await post('/v1/policies/password-test', body);
+      const rule = r.rule === 'draft' ? t('auth.rule_draft') : (r.rule === 'global' ? t('auth.rule_global') : t('auth.rule_authsys', { id: r.rule.replace(/^authsys:/, '') }));
+      if (r.ok) mount(result, h('p', { class: 'notice ok', 'data-testid': 'pw-ok', text: t('auth.test_ok', { rule }) }));
+      else mount(result, h('div', { class: 'notice warn' }, h('p', { text: t('auth.test_unmet', { rule }) }),
+        h('ul', { 'data-testid': 'pw-unmet' }, r.unmet.map((u) => h('li', {}, unmetText(u.message), u.pattern ? h('code', { class: 'muted', text: ` ${u.pattern}` }) : null)))));
       return '';
     },
   });
@@ -128,16 +165,15 @@ function passwordTest() {
 
 async function globalTab() {
   const p = await get('/v1/policies/global');
-  const f = form([h('h2', { text: 'Global' }), policyFields(p)], {
-    label: 'Global password rule',
+  const f = form([h('h2', { text: t('auth.global') }), policyFields(p)], {
+    label: t('auth.global_rule'),
     onSubmit: async (fm) => {
       // Patterns are named patterns[i].* so that an API error about one lands next to it.
       await put('/v1/policies/global', policyValues(fm));
-      toast('Global rule saved.');
-      return 'Saved.';
+      return t('auth.global_saved');
     },
   });
-  return h('div', {}, f, passwordTest());
+  return h('div', {}, f, passwordTest(() => policyValues(f)));
 }
 
 async function authsysTab() {
@@ -151,21 +187,22 @@ async function authsysTab() {
     return saved;
   };
   const enabledForm = form([
-    toggle('enabled', 'AuthSys rules enabled (first match wins)', doc.enabled),
+    toggle('enabled', t('auth.authsys_enabled'), doc.enabled),
   ], {
-    label: 'AuthSys enabled',
+    label: t('auth.authsys_enabled'),
     onSubmit: async (fm) => {
       await save(rules, values(fm).enabled);
-      return 'Saved.';
+      return t('common.saved');
     },
   });
   const ruleForm = (rule, index) => form([
-    h('h3', { text: index === null ? 'Add a rule' : `Edit rule ${rule.authsys_id}` }),
-    input('authsys_id', 'AuthSys ID', { value: rule.authsys_id, help: 'The AuthSys name a user must have for this rule to replace the global one.' }),
+    h('h3', { text: index === null ? t('auth.add_rule') : t('auth.edit_rule', { id: rule.authsys_id }) }),
+    input('authsys_id', t('auth.authsys_id'), { value: rule.authsys_id, help: t('auth.authsys_id_help') }),
     policyFields(rule),
   ], {
-    submit: index === null ? 'Add rule' : 'Save rule',
-    label: 'AuthSys rule',
+    submit: index === null ? t('auth.add_rule') : t('auth.save_rule'),
+    label: t('auth.authsys_rule'),
+    buttons: index === null ? [] : [h('button', { type: 'button', text: t('common.cancel'), on: { click: () => mount(editor, ruleForm({}, null)) } })],
     onSubmit: async (fm) => {
       const r = policyValues(fm);
       const next = rules.slice();
@@ -178,9 +215,9 @@ async function authsysTab() {
         if (m && Number(m[1]) === at) throw new Problem(e.status, { ...e.body, field: m[2] || 'authsys_id' });
         throw e;
       }
-      toast('AuthSys rules saved.');
+      toast(t('auth.authsys_saved'));
       draw();
-      return 'Saved.';
+      return '';
     },
   });
   const move = async (i, d) => {
@@ -193,28 +230,26 @@ async function authsysTab() {
   const editor = h('div');
   const draw = () => {
     mount(box,
-      h('h2', { text: 'AuthSys' }),
+      h('h2', { text: t('auth.authsys') }),
       enabledForm,
       table([
-        { label: 'Order', render: (r) => String(rules.indexOf(r) + 1) },
-        { label: 'AuthSys ID', key: 'authsys_id' },
-        { label: 'Hash', key: 'hash' },
-        { label: 'Strength', key: 'strength' },
-        { label: 'Differ', key: 'differ' },
-        { label: 'Reset every', key: 'reset_every' },
-        { label: 'Actions', render: (r) => {
+        { label: t('auth.order'), render: (r) => String(rules.indexOf(r) + 1) },
+        { label: t('auth.authsys_id'), key: 'authsys_id' },
+        { label: t('auth.hash'), key: 'hash' },
+        { label: t('auth.strength'), render: (r) => t(`auth.strength_${r.strength}`) },
+        { label: t('auth.differ'), key: 'differ' },
+        { label: t('auth.reset_every'), key: 'reset_every' },
+        { label: t('common.actions'), render: (r) => {
           const i = rules.indexOf(r);
           return h('span', { class: 'row-actions' },
-            h('button', { type: 'button', class: 'small', 'data-move': `${i}up`, disabled: i === 0, 'aria-label': `Move ${r.authsys_id} up`, text: '↑', on: { click: () => move(i, -1) } }),
-            h('button', { type: 'button', class: 'small', 'data-move': `${i}down`, disabled: i === rules.length - 1, 'aria-label': `Move ${r.authsys_id} down`, text: '↓', on: { click: () => move(i, 1) } }),
-            h('button', { type: 'button', class: 'small', text: `Edit ${r.authsys_id}`, on: { click: () => { mount(editor, ruleForm(r, i)); editor.querySelector('input').focus(); } } }),
-            h('button', { type: 'button', class: 'small danger', text: `Delete ${r.authsys_id}`, on: { click: async () => {
-              if (!confirmAction(`Delete the rule ${r.authsys_id}?`)) return;
-              await save(rules.filter((_, j) => j !== i), doc.enabled);
-              draw();
+            h('button', { type: 'button', class: 'small', 'data-move': `${i}up`, disabled: i === 0, 'aria-label': t('auth.move_up', { id: r.authsys_id }), text: '↑', on: { click: () => move(i, -1) } }),
+            h('button', { type: 'button', class: 'small', 'data-move': `${i}down`, disabled: i === rules.length - 1, 'aria-label': t('auth.move_down', { id: r.authsys_id }), text: '↓', on: { click: () => move(i, 1) } }),
+            h('button', { type: 'button', class: 'small', text: t('auth.edit', { id: r.authsys_id }), on: { click: () => { mount(editor, ruleForm(r, i)); editor.querySelector('input').focus(); } } }),
+            h('button', { type: 'button', class: 'small danger', text: t('auth.delete', { id: r.authsys_id }), on: { click: async (e) => {
+              if (await act(e.currentTarget, () => save(rules.filter((_, j) => j !== i), doc.enabled), { confirm: t('auth.delete_rule_confirm', { id: r.authsys_id }), verb: t('common.delete'), done: t('auth.rule_deleted', { id: r.authsys_id }) })) draw();
             } } }));
         } },
-      ], rules, { caption: 'Rules (first match wins)', empty: 'No AuthSys rules.' }),
+      ], rules, { caption: t('auth.rules_caption'), empty: t('auth.no_rules') }),
       editor);
     mount(editor, ruleForm({}, null));
   };
@@ -225,58 +260,74 @@ async function authsysTab() {
 async function mfaTab() {
   let rules = await get('/v1/policies/mfa');
   const box = h('div');
+  const editor = h('div');
+  // A new rule (index null) or rule `index`, changed in place.
+  const ruleForm = (rule, index) => form([
+    h('h3', { text: index === null ? t('auth.add_rule') : t('auth.edit_rule', { id: rule.mfa_id }) }),
+    input('mfa_id', t('auth.mfa_id'), { value: rule.mfa_id, help: t('auth.mfa_id_help') }),
+    input('authsys', t('auth.authsys_name'), { value: rule.authsys }),
+    input('authclaim', t('auth.authclaim'), { value: rule.authclaim }),
+    input('authvalue', t('auth.authvalue'), { value: rule.authvalue, help: t('auth.authvalue_help') }),
+    input('position', t('auth.position'), { value: rule.position, help: t('auth.position_help') }),
+  ], {
+    submit: index === null ? t('auth.add_rule') : t('auth.save_rule'),
+    label: t('auth.mfa_rule'),
+    buttons: index === null ? [] : [h('button', { type: 'button', text: t('common.cancel'), on: { click: () => mount(editor, ruleForm({}, null)) } })],
+    onSubmit: async (fm) => {
+      const r = values(fm);
+      const next = rules.slice();
+      const at = index === null ? next.length : index;
+      next[at] = r;
+      try {
+        rules = await put('/v1/policies/mfa', next);
+      } catch (e) {
+        // Errors about the rule being edited land at its fields.
+        const own = (f) => { const m = f && f.match(/^\[?(\d+)\]?\.(.*)$/); return m && Number(m[1]) === at ? m[2] : null; };
+        const errors = (e.body.errors || []).map((x) => ({ ...x, field: own(x.field) || x.field }));
+        throw new Problem(e.status, { ...e.body, field: own(e.field) || e.field, errors });
+      }
+      toast(index === null ? t('auth.mfa_added', { id: r.mfa_id }) : t('auth.mfa_saved', { id: r.mfa_id }));
+      draw();
+      return '';
+    },
+  });
   const draw = () => {
-    mount(box, h('h2', { text: 'MFA' }),
-      h('p', { class: 'help', text: 'Hash-always-present rules used by POST /v1/auth/hash: the hash is checked against the AuthValue of the user\'s AuthSys / AuthClaim.' }),
+    mount(box, h('h2', { text: t('auth.mfa') }),
+      h('p', { class: 'help', text: t('auth.mfa_help') }),
       table([
-        { label: 'MFA ID', key: 'mfa_id' },
-        { label: 'AuthSys', key: 'authsys' },
-        { label: 'AuthClaim', key: 'authclaim' },
-        { label: 'AuthValue', key: 'authvalue' },
-        { label: 'Position', key: 'position' },
-        { label: 'Actions', render: (r) => h('button', { type: 'button', class: 'small danger', text: `Delete ${r.mfa_id}`, on: { click: async () => {
-          if (!confirmAction(`Delete the MFA rule ${r.mfa_id}?`)) return;
-          rules = await put('/v1/policies/mfa', rules.filter((x) => x !== r));
-          draw();
-        } } }) },
-      ], rules, { caption: 'MFA rules', empty: 'No MFA rules.' }),
-      form([
-        h('h3', { text: 'Add a rule' }),
-        input('mfa_id', 'MFA ID', { help: 'The `mfa` of the API call; an opaque number is recommended.' }),
-        input('authsys', 'AuthSys'),
-        input('authclaim', 'AuthClaim'),
-        input('authvalue', 'AuthValue (empty: given in each call)'),
-        input('position', 'Position (JSON key, or CSV column number)'),
-      ], {
-        submit: 'Add rule',
-        label: 'Add an MFA rule',
-        onSubmit: async (fm) => {
-          const r = values(fm);
-          const next = rules.concat([r]);
-          try {
-            rules = await put('/v1/policies/mfa', next);
-          } catch (e) {
-            const m = e.field && e.field.match(/^\[?(\d+)\]?\.(.*)$/);
-            if (m && Number(m[1]) === next.length - 1) throw new Problem(e.status, { ...e.body, field: m[2] });
-            throw e;
-          }
-          draw();
-          return 'Added.';
-        },
-      }));
+        { label: t('auth.mfa_id'), key: 'mfa_id' },
+        { label: t('auth.authsys_name'), key: 'authsys' },
+        { label: t('auth.authclaim'), key: 'authclaim' },
+        { label: t('auth.authvalue'), key: 'authvalue' },
+        { label: t('auth.position'), key: 'position' },
+        { label: t('common.actions'), render: (r) => {
+          const i = rules.indexOf(r);
+          return h('span', { class: 'row-actions' },
+            h('button', { type: 'button', class: 'small', text: t('auth.edit', { id: r.mfa_id }), on: { click: () => { mount(editor, ruleForm(r, i)); editor.querySelector('input').focus(); } } }),
+            h('button', { type: 'button', class: 'small danger', text: t('auth.delete', { id: r.mfa_id }), on: { click: async (e) => {
+              let next;
+              if (await act(e.currentTarget, async () => { next = await put('/v1/policies/mfa', rules.filter((x) => x !== r)); }, { confirm: t('auth.delete_mfa_confirm', { id: r.mfa_id }), verb: t('common.delete'), done: t('auth.rule_deleted', { id: r.mfa_id }) })) {
+                rules = next;
+                draw();
+              }
+            } } }));
+        } },
+      ], rules, { caption: t('auth.mfa_rules'), empty: t('auth.no_mfa') }),
+      editor);
+    mount(editor, ruleForm({}, null));
   };
   draw();
   return box;
 }
 
 export async function render() {
-  return h('div', {}, h('h1', { text: 'Authentication type' }),
+  return h('div', {}, h('h1', { text: t('nav.auth') }),
     tabs([
-      { id: 'configuration', label: 'Configuration', render: lockoutTab },
-      { id: 'global', label: 'Global', render: globalTab },
-      { id: 'authsys', label: 'AuthSys', render: authsysTab },
-      { id: 'mfa', label: 'MFA', render: mfaTab },
-    ], { label: 'Authentication type' }));
+      { id: 'configuration', label: t('auth.configuration'), render: lockoutTab },
+      { id: 'global', label: t('auth.global'), render: globalTab },
+      { id: 'authsys', label: t('auth.authsys'), render: authsysTab },
+      { id: 'mfa', label: t('auth.mfa'), render: mfaTab },
+    ], { label: t('nav.auth') }));
 }
 
 export { textarea, section, showProblem, clearErrors };

@@ -1,13 +1,14 @@
 // IM configuration: API keys, the token window (with its risk acceptance) and the four switches.
 
 import { get, post, put, del, qs } from '../api.js';
-import { h, mount, table, fmtTime, confirmAction, toast } from '../dom.js';
+import { h, mount, table, fmtTime, act } from '../dom.js';
 import { form, input, select, toggle, values, section } from '../forms.js';
+import { t } from '../i18n.js';
 
-const RISK = 'Accepting 3 or more previous codes widens the window in which a stolen or '
-  + 'shoulder-surfed code still works, and weakens protection against replay. Keep the '
-  + 'window at 2 or less unless clocks of your users\' devices drift badly and you accept '
-  + 'that risk.';
+// The API's token window: how many of the most recent codes are accepted (1..=10); from 3 on
+// the administrator must accept the risk.
+const WINDOW_MAX = 10;
+const RISKY_FROM = 3;
 
 async function keysSection() {
   const listBox = h('div');
@@ -21,74 +22,73 @@ async function keysSection() {
       cursor = page.next_cursor;
     } while (cursor);
     mount(listBox, table([
-      { label: 'Name', key: 'name' },
-      { label: 'Scope', key: 'scope' },
-      { label: 'Prefix', render: (r) => h('code', { text: r.prefix }) },
-      { label: 'Created', render: (r) => fmtTime(r.created_at) },
-      { label: 'Status', render: (r) => (r.revoked_at ? `revoked ${fmtTime(r.revoked_at)}` : 'active') },
-      { label: 'Actions', render: (r) => (r.revoked_at ? '' : h('button', { type: 'button', class: 'danger', text: `Revoke ${r.name}`, on: { click: async () => {
-        if (!confirmAction(`Revoke the API key "${r.name}"? Applications using it stop working at once.`)) return;
-        await del(`/v1/apikeys/${r.id}`);
-        toast(`Key ${r.name} revoked.`);
-        refresh();
+      { label: t('common.name'), key: 'name' },
+      { label: t('im.scope'), render: (r) => t(`im.scope_${r.scope}`) },
+      { label: t('im.prefix'), render: (r) => h('code', { text: r.prefix }) },
+      { label: t('common.created'), render: (r) => fmtTime(r.created_at) },
+      { label: t('common.status'), render: (r) => (r.revoked_at ? t('im.revoked_at', { at: fmtTime(r.revoked_at) }) : t('im.active')) },
+      { label: t('common.actions'), render: (r) => (r.revoked_at ? '' : h('button', { type: 'button', class: 'danger', text: t('im.revoke', { name: r.name }), on: { click: async (e) => {
+        if (await act(e.currentTarget, () => del(`/v1/apikeys/${r.id}`), { confirm: t('im.revoke_confirm', { name: r.name }), verb: t('im.revoke_verb'), done: t('im.revoked', { name: r.name }) })) refresh();
       } } })) },
-    ], rows, { caption: 'API keys', empty: 'No API keys yet.' }));
+    ], rows, { caption: t('im.keys_list'), empty: t('im.no_keys') }));
   };
   await refresh();
   const f = form([
-    input('name', 'Key name', { required: true, help: 'To recognise the key in lists and the audit log.' }),
-    select('scope', 'Scope', [['otp', 'otp — applications (validate, request codes)'], ['admin', 'admin — configuration']], 'otp'),
+    input('name', t('im.key_name'), { required: true, help: t('im.key_name_help') }),
+    select('scope', t('im.scope'), [['otp', t('im.scope_otp_long')], ['admin', t('im.scope_admin_long')]], 'otp'),
   ], {
-    submit: 'Create key',
-    label: 'Create an API key',
+    submit: t('im.create_key'),
+    label: t('im.new_key'),
     onSubmit: async (fm) => {
       const k = await post('/v1/apikeys', values(fm));
       mount(created, h('div', { class: 'notice warn', role: 'alert' },
-        h('p', {}, h('strong', { text: 'Copy this key now: ' }), 'it is shown only once.'),
+        h('p', {}, h('strong', { text: t('im.copy_now') }), ' ', t('im.shown_once')),
         h('p', {}, h('code', { class: 'secret', 'data-testid': 'new-api-key', text: k.key }))));
       fm.reset();
       await refresh();
-      return `Key ${k.name} created.`;
+      return t('im.key_created', { name: k.name });
     },
   });
-  return section('API keys', created, listBox, h('h3', { text: 'New key' }), f);
+  return section(t('im.keys'), created, listBox, h('h3', { text: t('im.new_key') }), f);
 }
 
 async function configSection() {
   const cfg = await get('/v1/config/im');
-  const accept = h('div', { class: 'risk', hidden: cfg.token_window < 3 },
-    h('p', { class: 'notice warn', id: 'risk-text', text: RISK }),
-    toggle('accept_risk', 'I have read this warning and accept the risk', cfg.accept_risk));
-  const windowOptions = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((n) => [n, n === 0 ? 'Only the current code' : `The current code and ${n} previous`]);
+  const accept = h('div', { class: 'risk', hidden: cfg.token_window < RISKY_FROM },
+    h('p', { class: 'notice warn', id: 'risk-text', text: t('im.risk') }),
+    toggle('accept_risk', t('im.accept_risk'), cfg.accept_risk));
+  const windowOptions = Array.from({ length: WINDOW_MAX }, (_, i) => i + 1)
+    .map((n) => [n, n === 1 ? t('im.window_1') : t('im.window_n', { n })]);
   const onWindow = (e) => {
     const n = Number(e.target.value);
-    accept.hidden = n < 3;
+    accept.hidden = n < RISKY_FROM;
     const cb = accept.querySelector('input');
-    if (n < 3) cb.checked = false;
+    if (n < RISKY_FROM) cb.checked = false;
+    else cb.focus();
   };
   const f = form([
-    select('token_window', 'Accepted previous codes (token window)', windowOptions, cfg.token_window, { kind: 'number', on: { change: onWindow }, help: 'How many codes generated before the current one are still accepted. 2 or less is recommended.' }),
+    select('token_window', t('im.window'), windowOptions, cfg.token_window, { kind: 'number', on: { change: onWindow }, help: t('im.window_help') }),
     accept,
-    h('fieldset', { class: 'switches' }, h('legend', { text: 'User registration rules' }),
-      toggle('login_is_email', 'Login must be an e-mail address', cfg.login_is_email),
-      toggle('unique_document', 'Document unique per user', cfg.unique_document),
-      toggle('device_secret_same_as_principal', 'Devices use the same secret key as the principal token', cfg.device_secret_same_as_principal, { help: 'Off (recommended): each device gets its own secret.' }),
-      toggle('unique_mobile', 'Mobile phone unique per user', cfg.unique_mobile)),
-    h('fieldset', {}, h('legend', { text: 'Codes sent by SMS and e-mail' }),
-      input('code_digits', 'Digits', { type: 'number', min: 6, max: 10, value: cfg.code_digits }),
-      input('code_ttl_s', 'Validity (seconds)', { type: 'number', min: 1, value: cfg.code_ttl_s })),
+    h('fieldset', { class: 'switches' }, h('legend', { text: t('im.rules') }),
+      toggle('login_is_email', t('im.login_is_email'), cfg.login_is_email),
+      toggle('unique_document', t('im.unique_document'), cfg.unique_document),
+      toggle('device_secret_same_as_principal', t('im.device_same'), cfg.device_secret_same_as_principal, { help: t('im.device_same_help') }),
+      toggle('unique_mobile', t('im.unique_mobile'), cfg.unique_mobile, { help: t('im.unique_mobile_help') })),
+    h('fieldset', {}, h('legend', { text: t('im.codes') }),
+      input('code_digits', t('im.code_digits'), { type: 'number', min: 4, max: 10, value: cfg.code_digits, help: t('im.code_digits_help') }),
+      input('code_ttl_s', t('im.code_ttl'), { type: 'number', min: 30, max: 86400, value: cfg.code_ttl_s, help: t('im.code_ttl_help') })),
   ], {
-    label: 'IM configuration',
+    label: t('nav.im'),
     onSubmit: async (fm) => {
       const v = values(fm);
       if (accept.hidden) v.accept_risk = false;
       const saved = await put('/v1/config/im', v);
-      return `Saved (token window ${saved.token_window}).`;
+      return t('im.saved', { n: saved.token_window });
     },
   });
-  return section('Configuration', f);
+  return section(t('im.configuration'), f);
 }
 
 export async function render() {
-  return h('div', {}, h('h1', { text: 'IM configuration' }), await keysSection(), await configSection());
+  return h('div', {}, h('h1', { text: t('nav.im') }), await configSection(), await keysSection());
 }

@@ -1,22 +1,30 @@
-// Voice service: shown, disabled, with the reason.
+// Voice service: this version sends no code by voice; a voice broker can still be stored
+// (PUT /v1/delivery/voice, the SMS broker's shape) for a later version.
 
-import { get } from '../api.js';
+import { get, put } from '../api.js';
 import { h } from '../dom.js';
+import { form, values } from '../forms.js';
+import { t } from '../i18n.js';
 import { brokerFields } from './sms.js';
 
 export async function render() {
   let doc = null;
-  let reason = 'Voice calls are not offered by this version of SAE.';
   try {
     doc = await get('/v1/delivery/voice');
-    if (doc.service) reason = `The voice service is ${doc.service}.`;
   } catch (e) {
-    if (e.status !== 404) throw e;
-    reason = `${e.message}.`;
+    if (e.status !== 404) throw e; // 404: nothing stored yet
   }
-  const fields = brokerFields('primary', (doc && doc.primary) || {}, { legend: 'Voice broker' });
-  for (const el of fields.querySelectorAll('input, select, textarea')) el.disabled = true;
-  return h('div', {}, h('h1', { text: 'Voice service' }),
-    h('p', { class: 'notice warn', role: 'note', 'data-testid': 'voice-reason' }, h('strong', { text: 'Disabled. ' }), reason),
-    h('fieldset', { disabled: true, class: 'disabled-service', 'aria-describedby': 'voice-reason' }, fields));
+  const f = form([brokerFields('primary', (doc && doc.primary) || {}, { legend: t('voice.broker') })], {
+    submit: t('voice.save'),
+    label: t('voice.broker'),
+    onSubmit: async (fm) => {
+      await put('/v1/delivery/voice', { ...values(fm), broker2: { mode: 'none' } });
+      return t('voice.saved');
+    },
+  });
+  return h('div', {}, h('h1', { text: t('nav.voice') }),
+    h('div', { class: 'notice warn', role: 'note', id: 'voice-reason', 'data-testid': 'voice-reason' },
+      h('p', {}, h('strong', { text: t('voice.disabled_title') }), ' ', t('voice.disabled_text')),
+      h('p', { text: doc ? t('voice.stored') : t('voice.not_stored') })),
+    f);
 }

@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 
 use super::error::OAuth2Error;
 use super::profile::{Flow, OAuth2Profile};
-use crate::email::secret::SecretString;
+use crate::SecretString;
 
 /// Random bytes in a PKCE verifier: 32 bytes give the 43-character verifier RFC 7636 §4.1
 /// recommends (256 bits of entropy).

@@ -6,9 +6,10 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 use super::error::OAuth2Error;
+use super::jwt_bearer::{JWT_BEARER_GRANT_TYPE, JwtBearerGrant};
 use super::profile::{Flow, OAuth2Profile};
 use super::token::{Token, parse_token_answer};
-use crate::email::secret::SecretString;
+use crate::SecretString;
 
 /// Largest token endpoint answer read, in bytes; a token answer is well under 10 KiB.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -109,7 +110,8 @@ impl TokenClient {
 
     /// A fresh token by the profile's flow: client credentials ask again; the authorization
     /// code flow refreshes `current` (and fails with
-    /// [`OAuth2Error::NoRefreshToken`] without one).
+    /// [`OAuth2Error::NoRefreshToken`] without one). A JWT bearer profile needs its grant
+    /// (the service account's key and subject): use [`Self::jwt_bearer`].
     pub async fn renew(
         &self,
         profile: &OAuth2Profile,
@@ -120,7 +122,24 @@ impl TokenClient {
             (Flow::ClientCredentials, _) => self.client_credentials(profile, now).await,
             (Flow::AuthorizationCode, Some(token)) => self.refresh(profile, token, now).await,
             (Flow::AuthorizationCode, None) => Err(OAuth2Error::NoRefreshToken),
+            (Flow::JwtBearer, _) => Err(OAuth2Error::WrongFlow {
+                operation: "a renewal without the service account's grant",
+                flow: Flow::JwtBearer,
+            }),
         }
+    }
+
+    /// The JWT bearer grant (RFC 7523 §2.1): a service account's signed assertion,
+    /// issued at `now` (unix seconds), for an access token acting as the grant's mailbox.
+    /// The assertion is the client authentication; no client secret is sent, and there
+    /// is no refresh token (a new assertion is signed each time).
+    pub async fn jwt_bearer(&self, grant: &JwtBearerGrant, now: u64) -> Result<Token, OAuth2Error> {
+        let assertion = grant.assertion(now)?;
+        let form = [
+            ("grant_type", JWT_BEARER_GRANT_TYPE),
+            ("assertion", assertion.expose()),
+        ];
+        self.post_form(grant.token_url(), &form, now, None).await
     }
 
     /// POSTs `grant` plus the client authentication and parses the answer.
@@ -136,11 +155,23 @@ impl TokenClient {
         if !profile.client_secret().is_empty() {
             form.push(("client_secret", profile.client_secret().expose()));
         }
+        self.post_form(profile.token_url(), &form, now, previous_refresh)
+            .await
+    }
+
+    /// POSTs `form` to `url` and parses the token answer.
+    async fn post_form(
+        &self,
+        url: &reqwest::Url,
+        form: &[(&str, &str)],
+        now: u64,
+        previous_refresh: Option<&SecretString>,
+    ) -> Result<Token, OAuth2Error> {
         let mut response = self
             .http
-            .post(profile.token_url().clone())
+            .post(url.clone())
             .header(reqwest::header::ACCEPT, "application/json")
-            .form(&form)
+            .form(form)
             .send()
             .await
             .map_err(|e| OAuth2Error::Unreachable {

@@ -11,7 +11,7 @@ use super::profile::Flow;
 #[non_exhaustive]
 pub enum OAuth2Error {
     /// The operation needs another flow than the profile's.
-    #[error("{operation} needs the authorization_code flow, but the profile uses {flow}")]
+    #[error("{operation} is not possible with the {flow} flow of the profile")]
     WrongFlow {
         /// What was attempted.
         operation: &'static str,
@@ -65,6 +65,12 @@ pub enum OAuth2Error {
     #[error("the HTTP client could not be built: {reason}")]
     HttpClient {
         /// The builder's error.
+        reason: String,
+    },
+    /// The JWT bearer assertion could not be signed.
+    #[error("the JWT bearer assertion could not be signed: {reason}")]
+    Assertion {
+        /// The signer's reason (never the key).
         reason: String,
     },
     /// The random number generator failed.

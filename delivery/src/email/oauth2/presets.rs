@@ -1,7 +1,7 @@
 //! Read-only provider presets an administrator copies into a new profile.
 
 use super::profile::{Flow, ProfileError, ProfileSettings};
-use crate::email::secret::SecretString;
+use crate::SecretString;
 
 /// The placeholder in Microsoft URLs replaced by the directory (tenant) id.
 const TENANT_PLACEHOLDER: &str = "{tenant}";
@@ -59,11 +59,23 @@ pub const GOOGLE_AUTHORIZATION_CODE: Preset = Preset {
     flow: Flow::AuthorizationCode,
 };
 
+/// Google Workspace, a service account with domain-wide delegation (JWT bearer, RFC
+/// 7523): the service account's JSON key signs an assertion naming the mailbox to act as.
+pub const GOOGLE_SERVICE_ACCOUNT: Preset = Preset {
+    id: "google_service_account",
+    label: "Google Workspace (service account)",
+    authorization_url: None,
+    token_url: "https://oauth2.googleapis.com/token",
+    scope: "https://mail.google.com/",
+    flow: Flow::JwtBearer,
+};
+
 /// Every preset, in the order a GUI lists them.
 pub const PRESETS: &[Preset] = &[
     MICROSOFT_365_AUTHORIZATION_CODE,
     MICROSOFT_365_CLIENT_CREDENTIALS,
     GOOGLE_AUTHORIZATION_CODE,
+    GOOGLE_SERVICE_ACCOUNT,
 ];
 
 /// The preset with this [`Preset::id`], if any.
@@ -131,7 +143,7 @@ impl Preset {
             token_url: fill(self.token_url),
             redirect_url: match self.flow {
                 Flow::AuthorizationCode => redirect_url,
-                Flow::ClientCredentials => None,
+                Flow::ClientCredentials | Flow::JwtBearer => None,
             },
             client_id,
             client_secret,

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use reqwest::Url;
 
-use crate::email::secret::SecretString;
+use crate::SecretString;
 
 /// Longest accepted client id, in bytes (providers use GUIDs or ~80-character ids).
 const MAX_CLIENT_ID_LEN: usize = 255;
@@ -20,6 +20,11 @@ pub enum Flow {
     /// Client credentials: the application authenticates as itself, no user interaction and
     /// no refresh token (a new token is simply requested). Microsoft 365 only.
     ClientCredentials,
+    /// JWT bearer (RFC 7523 §2.1): a service account signs an assertion naming the mailbox
+    /// to act as; no user interaction, no refresh token. Google Workspace. The grant is a
+    /// [`JwtBearerGrant`](super::JwtBearerGrant) (the key and the subject), used with
+    /// [`TokenClient::jwt_bearer`](super::TokenClient::jwt_bearer).
+    JwtBearer,
 }
 
 impl Flow {
@@ -28,6 +33,7 @@ impl Flow {
         match self {
             Self::AuthorizationCode => "authorization_code",
             Self::ClientCredentials => "client_credentials",
+            Self::JwtBearer => "jwt_bearer",
         }
     }
 }
@@ -45,6 +51,7 @@ impl FromStr for Flow {
         match s {
             "authorization_code" => Ok(Self::AuthorizationCode),
             "client_credentials" => Ok(Self::ClientCredentials),
+            "jwt_bearer" => Ok(Self::JwtBearer),
             _ => Err(ProfileError::UnknownFlow {
                 value: s.chars().take(40).collect(),
             }),
@@ -192,7 +199,7 @@ impl OAuth2Profile {
 }
 
 /// Parses an endpoint of the provider: absolute, `https` unless the host is loopback.
-fn provider_url(field: &'static str, raw: &str) -> Result<Url, ProfileError> {
+pub(super) fn provider_url(field: &'static str, raw: &str) -> Result<Url, ProfileError> {
     let url = absolute_url(field, raw)?;
     match url.scheme() {
         "https" => Ok(url),
@@ -264,7 +271,7 @@ fn check_client_id(client_id: &str) -> Result<(), ProfileError> {
 
 /// Splits a space-separated scope and checks each token against RFC 6749 §3.3
 /// (`%x21 / %x23-5B / %x5D-7E`).
-fn parse_scope(scope: &str) -> Result<Vec<String>, ProfileError> {
+pub(super) fn parse_scope(scope: &str) -> Result<Vec<String>, ProfileError> {
     let scopes: Vec<String> = scope.split_whitespace().map(str::to_owned).collect();
     if scopes.is_empty() {
         return Err(ProfileError::EmptyScope);
@@ -323,8 +330,11 @@ pub enum ProfileError {
         /// The offending token (at most 80 characters).
         token: String,
     },
-    /// The flow name is neither `authorization_code` nor `client_credentials`.
-    #[error("flow {value:?} is unknown: use authorization_code or client_credentials")]
+    /// The JWT bearer subject (the mailbox to impersonate) is not an e-mail address.
+    #[error("subject must be the e-mail address of the mailbox to impersonate")]
+    InvalidSubject,
+    /// The flow name is not `authorization_code`, `client_credentials` or `jwt_bearer`.
+    #[error("flow {value:?} is unknown: use authorization_code, client_credentials or jwt_bearer")]
     UnknownFlow {
         /// The given value (at most 40 characters).
         value: String,
@@ -485,7 +495,11 @@ mod tests {
 
     #[test]
     fn flow_round_trips_through_its_name() {
-        for flow in [Flow::AuthorizationCode, Flow::ClientCredentials] {
+        for flow in [
+            Flow::AuthorizationCode,
+            Flow::ClientCredentials,
+            Flow::JwtBearer,
+        ] {
             assert_eq!(flow.as_str().parse::<Flow>(), Ok(flow), "row {flow}");
         }
         assert!("implicit".parse::<Flow>().is_err());

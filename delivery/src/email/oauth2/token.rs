@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use super::error::OAuth2Error;
-use crate::email::secret::SecretString;
+use crate::SecretString;
 
 /// Refresh a token when fewer than this many seconds of validity remain (5 minutes: covers
 /// clock skew between us and the provider and a slow SMTP dialogue).
@@ -27,6 +27,7 @@ pub struct Token {
     refresh_token: Option<SecretString>,
     expires_at: Option<u64>,
     scope: Option<String>,
+    id_token: Option<SecretString>,
 }
 
 impl Token {
@@ -42,6 +43,7 @@ impl Token {
             refresh_token,
             expires_at,
             scope: None,
+            id_token: None,
         }
     }
 
@@ -66,6 +68,13 @@ impl Token {
         self.scope.as_deref()
     }
 
+    /// The OpenID Connect `id_token` of the answer (when the scope has `openid`); read its
+    /// `email` with [`IdTokenClaims::parse`](super::IdTokenClaims::parse). Not kept in
+    /// storage: it matters only right after the authorization.
+    pub fn id_token(&self) -> Option<&SecretString> {
+        self.id_token.as_ref()
+    }
+
     /// [`needs_refresh`] for this token; `false` when the expiry is unknown (the token is
     /// then used until the server rejects it, which triggers one refresh and a retry).
     pub fn needs_refresh(&self, now: u64) -> bool {
@@ -81,6 +90,7 @@ struct Answer {
     expires_in: Option<serde_json::Value>,
     refresh_token: Option<String>,
     scope: Option<String>,
+    id_token: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
 }
@@ -105,12 +115,14 @@ pub(crate) fn parse_token_answer(
         expires_in,
         refresh_token,
         scope,
+        id_token,
         error,
         error_description,
     } = answer;
     // Move the tokens into zeroizing wrappers before anything can return early.
     let access_token = access_token.map(SecretString::new);
     let refresh_token = refresh_token.map(SecretString::new);
+    let id_token = id_token.filter(|t| !t.is_empty()).map(SecretString::new);
     if let Some(error) = error {
         let description = clip(error_description.unwrap_or_default());
         return Err(if error == "invalid_grant" {
@@ -159,6 +171,7 @@ pub(crate) fn parse_token_answer(
         refresh_token,
         expires_at,
         scope,
+        id_token,
     })
 }
 

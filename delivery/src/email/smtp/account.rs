@@ -6,7 +6,7 @@ use std::time::Duration;
 use lettre::Address;
 use lettre::message::Mailbox;
 
-use crate::email::secret::SecretString;
+use crate::SecretString;
 
 /// Default limit of one whole send (connect, TLS, AUTH and the mail together).
 pub const DEFAULT_SMTP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -163,19 +163,8 @@ impl SmtpAccount {
             timeout,
             footer,
         } = settings;
-        let name = name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
-            return Err(AccountError::InvalidName);
-        }
-        let host = host.trim().to_owned();
-        if host.is_empty()
-            || host.len() > MAX_HOST_LEN
-            || host
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control() || c == '/')
-        {
-            return Err(AccountError::InvalidHost);
-        }
+        let name = checked_name(&name).ok_or(AccountError::InvalidName)?;
+        let host = checked_host(&host).ok_or(AccountError::InvalidHost)?;
         if port == 0 {
             return Err(AccountError::InvalidPort);
         }
@@ -191,7 +180,7 @@ impl SmtpAccount {
             }
             _ => {}
         }
-        if timeout.is_zero() || timeout > MAX_TIMEOUT {
+        if !valid_timeout(timeout) {
             return Err(AccountError::InvalidTimeout);
         }
         let footer = footer.map(|f| checked_footer(&f)).transpose()?.flatten();
@@ -345,7 +334,33 @@ fn address(field: &'static str, value: &str) -> Result<Address, AccountError> {
         })
 }
 
-fn is_loopback_host(host: &str) -> bool {
+/// An account name without surrounding space: 1 to 100 characters. Shared by the SMTP
+/// and inbound accounts.
+pub(crate) fn checked_name(name: &str) -> Option<String> {
+    let name = name.trim();
+    (!name.is_empty() && name.chars().count() <= MAX_NAME_LEN).then(|| name.to_owned())
+}
+
+/// A server host without surrounding space: at most 253 bytes, no white space, control
+/// characters or `/` (so no scheme). Shared by the SMTP and inbound accounts.
+pub(crate) fn checked_host(host: &str) -> Option<String> {
+    let host = host.trim();
+    let valid = !host.is_empty()
+        && host.len() <= MAX_HOST_LEN
+        && !host
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '/');
+    valid.then(|| host.to_owned())
+}
+
+/// A network timeout between 1 ms and 10 minutes. Shared by the SMTP and inbound
+/// accounts.
+pub(crate) fn valid_timeout(timeout: Duration) -> bool {
+    !timeout.is_zero() && timeout <= MAX_TIMEOUT
+}
+
+/// True for `localhost`, 127.0.0.0/8 and ::1 (with or without brackets).
+pub(crate) fn is_loopback_host(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     match bare.parse::<IpAddr>() {
         Ok(ip) => ip.is_loopback(),

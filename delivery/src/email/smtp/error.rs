@@ -1,81 +1,61 @@
-//! [`SendError`] and its [`ErrorClass`]: what retry, token refresh and failover decide on.
+//! [`SendError`]: why one SMTP send failed, what the server objected to, and its
+//! [`ErrorClass`] (shared with the SMS channel).
 
 use std::error::Error as StdError;
-use std::fmt;
 
-/// The class of a failed send, the only thing retry and failover decisions look at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorClass {
-    /// The server refused the credentials (SMTP 530/534/535, or an XOAUTH2 error
-    /// challenge). With OAuth2 the token is refreshed once and the send retried.
-    Authentication,
-    /// Trying again later may work: connection refused or reset, timeout, DNS, SMTP 4xx.
-    Transient,
-    /// The server refused the mail for good (SMTP 5xx other than authentication and
-    /// recipient), or the account is misconfigured.
-    Permanent,
-    /// The server refused the recipient address (5xx with enhanced status 5.1.x): another
-    /// account would do no better.
-    Recipient,
-    /// The TLS handshake failed (certificate not trusted, wrong host name, protocol) or
-    /// STARTTLS was required but not offered.
-    Tls,
-    /// No OAuth2 access token could be obtained (set by the dispatcher, never by SMTP).
-    TokenUnavailable,
-}
-
-impl ErrorClass {
-    /// The stable snake_case name (`authentication`, `transient`, …) for reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Authentication => "authentication",
-            Self::Transient => "transient",
-            Self::Permanent => "permanent",
-            Self::Recipient => "recipient",
-            Self::Tls => "tls",
-            Self::TokenUnavailable => "token_unavailable",
-        }
-    }
-}
-
-impl fmt::Display for ErrorClass {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::{Classified, ErrorClass};
 
 /// Why one SMTP send failed. The text is the SMTP client's or server's own (e.g.
 /// `permanent error (535): 5.7.8 Authentication credentials invalid`); it never holds a
 /// password or token.
+///
+/// | variant | when | [`ErrorClass`] |
+/// |---|---|---|
+/// | `Authentication` | SMTP 530/534/535; an XOAUTH2 error challenge (Gmail style) | permanent (with OAuth2, [`send`](crate::email::send) first refreshes the token once and retries) |
+/// | `Transient` | connection refused/reset, DNS, SMTP 4xx (incl. 454) | transient |
+/// | `Timeout` | no complete answer within the account's timeout | timeout |
+/// | `Permanent` | other SMTP 5xx (policy, relay denied, size) | permanent |
+/// | `Recipient` | 5xx with enhanced status `5.1.x` (unknown or invalid recipient) | recipient |
+/// | `Tls` | handshake failure (untrusted or mismatched certificate, protocol), STARTTLS required but not offered | permanent |
+/// | `MissingAccessToken`, `Message` | misconfiguration, a mail that cannot be built | permanent |
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SendError {
-    /// See [`ErrorClass::Authentication`].
+    /// The server refused the credentials (SMTP 530/534/535, or an XOAUTH2 error
+    /// challenge).
     #[error("SMTP authentication failed: {text}")]
     Authentication {
         /// The error text.
         text: String,
     },
-    /// See [`ErrorClass::Transient`].
+    /// Trying again later may work: connection refused or reset, DNS, SMTP 4xx.
     #[error("temporary SMTP failure: {text}")]
     Transient {
         /// The error text.
         text: String,
     },
-    /// See [`ErrorClass::Permanent`].
+    /// The server gave no complete answer within the account's timeout.
+    #[error("SMTP timeout: {text}")]
+    Timeout {
+        /// The error text.
+        text: String,
+    },
+    /// The server refused the mail for good (SMTP 5xx other than authentication and
+    /// recipient).
     #[error("SMTP failure: {text}")]
     Permanent {
         /// The error text.
         text: String,
     },
-    /// See [`ErrorClass::Recipient`].
+    /// The server refused the recipient address (5xx with enhanced status 5.1.x): another
+    /// account would do no better.
     #[error("the SMTP server refused the recipient: {text}")]
     Recipient {
         /// The error text.
         text: String,
     },
-    /// See [`ErrorClass::Tls`].
+    /// The TLS handshake failed (certificate not trusted, wrong host name, protocol) or
+    /// STARTTLS was required but not offered.
     #[error("TLS failure: {text}")]
     Tls {
         /// The error text (e.g. `invalid peer certificate: UnknownIssuer`).
@@ -92,18 +72,27 @@ pub enum SendError {
     },
 }
 
-impl SendError {
+impl Classified for SendError {
     /// The class retry and failover decide on.
-    pub fn class(&self) -> ErrorClass {
+    fn class(&self) -> ErrorClass {
         match self {
-            Self::Authentication { .. } => ErrorClass::Authentication,
             Self::Transient { .. } => ErrorClass::Transient,
+            Self::Timeout { .. } => ErrorClass::Timeout,
             Self::Recipient { .. } => ErrorClass::Recipient,
-            Self::Tls { .. } => ErrorClass::Tls,
-            Self::Permanent { .. } | Self::MissingAccessToken | Self::Message { .. } => {
-                ErrorClass::Permanent
-            }
+            Self::Authentication { .. }
+            | Self::Permanent { .. }
+            | Self::Tls { .. }
+            | Self::MissingAccessToken
+            | Self::Message { .. } => ErrorClass::Permanent,
         }
+    }
+}
+
+impl SendError {
+    /// Whether the server refused the credentials: with OAuth2, the cue to refresh the
+    /// token once and retry.
+    pub fn is_authentication(&self) -> bool {
+        matches!(self, Self::Authentication { .. })
     }
 
     /// Classifies an error of lettre's SMTP transport. `xoauth2` says whether the attempt
@@ -116,17 +105,30 @@ impl SendError {
             reply: error.source().map(ToString::to_string),
             tls: error.is_tls() || has_rustls_cause(error),
             client: error.is_client(),
+            timeout: error.is_timeout(),
             text: &text,
             xoauth2,
         };
         match classify(&observed) {
-            ErrorClass::Authentication => Self::Authentication { text },
-            ErrorClass::Permanent => Self::Permanent { text },
-            ErrorClass::Recipient => Self::Recipient { text },
-            ErrorClass::Tls => Self::Tls { text },
-            ErrorClass::Transient | ErrorClass::TokenUnavailable => Self::Transient { text },
+            Verdict::Authentication => Self::Authentication { text },
+            Verdict::Transient => Self::Transient { text },
+            Verdict::Timeout => Self::Timeout { text },
+            Verdict::Permanent => Self::Permanent { text },
+            Verdict::Recipient => Self::Recipient { text },
+            Verdict::Tls => Self::Tls { text },
         }
     }
+}
+
+/// Which [`SendError`] variant a lettre error becomes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    Authentication,
+    Transient,
+    Timeout,
+    Permanent,
+    Recipient,
+    Tls,
 }
 
 /// What classification needs to know about a lettre error.
@@ -139,42 +141,47 @@ struct Observed<'a> {
     tls: bool,
     /// A client-side protocol error.
     client: bool,
+    /// An I/O timeout.
+    timeout: bool,
     /// The whole error text.
     text: &'a str,
     /// The attempt authenticated with XOAUTH2.
     xoauth2: bool,
 }
 
-/// The pure classification rule, documented on [`ErrorClass`].
-fn classify(o: &Observed<'_>) -> ErrorClass {
+/// The pure classification rule, documented on [`SendError`].
+fn classify(o: &Observed<'_>) -> Verdict {
     if o.tls {
-        return ErrorClass::Tls;
+        return Verdict::Tls;
     }
     if let Some(code) = o.code {
         return match code {
-            530 | 534 | 535 => ErrorClass::Authentication,
-            400..=499 => ErrorClass::Transient,
+            530 | 534 | 535 => Verdict::Authentication,
+            400..=499 => Verdict::Transient,
             _ if o
                 .reply
                 .as_deref()
                 .is_some_and(|r| r.trim_start().starts_with("5.1.")) =>
             {
-                ErrorClass::Recipient
+                Verdict::Recipient
             }
-            _ => ErrorClass::Permanent,
+            _ => Verdict::Permanent,
         };
     }
     if o.client {
         if o.xoauth2 && o.text.contains("does not expect a challenge") {
-            return ErrorClass::Authentication;
+            return Verdict::Authentication;
         }
         if o.text.contains("STARTTLS is not supported") {
-            return ErrorClass::Tls;
+            return Verdict::Tls;
         }
-        return ErrorClass::Permanent;
+        return Verdict::Permanent;
     }
-    // Connection, network, timeout, unparseable answer, shut-down transport.
-    ErrorClass::Transient
+    if o.timeout {
+        return Verdict::Timeout;
+    }
+    // Connection, network, unparseable answer, shut-down transport.
+    Verdict::Transient
 }
 
 /// True when a `rustls::Error` is among the causes (a failed handshake surfaces as a
@@ -245,7 +252,7 @@ mod tests {
             bool,
             &'static str,
             bool,
-            ErrorClass,
+            Verdict,
         );
         let rows: &[Row] = &[
             (
@@ -256,7 +263,7 @@ mod tests {
                 false,
                 "",
                 true,
-                ErrorClass::Authentication,
+                Verdict::Authentication,
             ),
             (
                 "534 app password needed",
@@ -266,7 +273,7 @@ mod tests {
                 false,
                 "",
                 false,
-                ErrorClass::Authentication,
+                Verdict::Authentication,
             ),
             (
                 "530 auth required",
@@ -276,7 +283,7 @@ mod tests {
                 false,
                 "",
                 false,
-                ErrorClass::Authentication,
+                Verdict::Authentication,
             ),
             (
                 "454 temporary auth failure",
@@ -286,7 +293,7 @@ mod tests {
                 false,
                 "",
                 true,
-                ErrorClass::Transient,
+                Verdict::Transient,
             ),
             (
                 "421 service unavailable",
@@ -296,7 +303,7 @@ mod tests {
                 false,
                 "",
                 false,
-                ErrorClass::Transient,
+                Verdict::Transient,
             ),
             (
                 "450 mailbox busy",
@@ -306,7 +313,7 @@ mod tests {
                 false,
                 "",
                 false,
-                ErrorClass::Transient,
+                Verdict::Transient,
             ),
             (
                 "550 unknown recipient",
@@ -316,7 +323,7 @@ mod tests {
                 false,
                 "",
                 false,
-                ErrorClass::Recipient,
+                Verdict::Recipient,
             ),
             (
                 "550 relay denied",
@@ -326,7 +333,7 @@ mod tests {
                 false,
                 "",
                 false,
-                ErrorClass::Permanent,
+                Verdict::Permanent,
             ),
             (
                 "552 too big",
@@ -336,7 +343,7 @@ mod tests {
                 false,
                 "",
                 false,
-                ErrorClass::Permanent,
+                Verdict::Permanent,
             ),
             (
                 "tls handshake",
@@ -346,7 +353,7 @@ mod tests {
                 false,
                 "invalid peer certificate",
                 false,
-                ErrorClass::Tls,
+                Verdict::Tls,
             ),
             (
                 "xoauth2 error challenge",
@@ -356,7 +363,7 @@ mod tests {
                 true,
                 "internal client error: This mechanism does not expect a challenge",
                 true,
-                ErrorClass::Authentication,
+                Verdict::Authentication,
             ),
             (
                 "challenge without xoauth2",
@@ -366,7 +373,7 @@ mod tests {
                 true,
                 "internal client error: This mechanism does not expect a challenge",
                 false,
-                ErrorClass::Permanent,
+                Verdict::Permanent,
             ),
             (
                 "no starttls",
@@ -376,7 +383,7 @@ mod tests {
                 true,
                 "STARTTLS is not supported on this server",
                 false,
-                ErrorClass::Tls,
+                Verdict::Tls,
             ),
             (
                 "no mechanism",
@@ -386,7 +393,7 @@ mod tests {
                 true,
                 "No compatible authentication mechanism was found",
                 false,
-                ErrorClass::Permanent,
+                Verdict::Permanent,
             ),
             (
                 "connection refused",
@@ -396,7 +403,7 @@ mod tests {
                 false,
                 "Connection error: Connection refused",
                 false,
-                ErrorClass::Transient,
+                Verdict::Transient,
             ),
         ];
         for (name, code, reply, tls, client, text, xoauth2, expected) in rows {
@@ -405,10 +412,54 @@ mod tests {
                 reply: reply.map(str::to_owned),
                 tls: *tls,
                 client: *client,
+                timeout: false,
                 text,
                 xoauth2: *xoauth2,
             };
             assert_eq!(classify(&observed), *expected, "row {name}");
+        }
+    }
+
+    #[test]
+    fn an_io_timeout_is_a_timeout() {
+        let observed = Observed {
+            code: None,
+            reply: None,
+            tls: false,
+            client: false,
+            timeout: true,
+            text: "Connection error: timed out",
+            xoauth2: false,
+        };
+        assert_eq!(classify(&observed), Verdict::Timeout);
+    }
+
+    #[test]
+    fn every_variant_has_its_class() {
+        let text = || "t".to_owned();
+        let rows = [
+            (
+                SendError::Authentication { text: text() },
+                ErrorClass::Permanent,
+            ),
+            (SendError::Transient { text: text() }, ErrorClass::Transient),
+            (SendError::Timeout { text: text() }, ErrorClass::Timeout),
+            (SendError::Permanent { text: text() }, ErrorClass::Permanent),
+            (SendError::Recipient { text: text() }, ErrorClass::Recipient),
+            (SendError::Tls { text: text() }, ErrorClass::Permanent),
+            (SendError::MissingAccessToken, ErrorClass::Permanent),
+            (SendError::Message { reason: text() }, ErrorClass::Permanent),
+        ];
+        for (error, class) in rows {
+            assert_eq!(error.class(), class, "{error:?}");
+            assert_eq!(error.is_transient(), class.is_transient(), "{error:?}");
+            assert_eq!(error.is_permanent(), class.is_permanent(), "{error:?}");
+            assert_eq!(error.is_timeout(), class.is_timeout(), "{error:?}");
+            assert_eq!(
+                error.is_authentication(),
+                matches!(error, SendError::Authentication { .. }),
+                "{error:?}"
+            );
         }
     }
 

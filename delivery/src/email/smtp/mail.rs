@@ -9,6 +9,7 @@ use lettre::{Address, Message};
 
 use super::account::SmtpAccount;
 use super::error::SendError;
+use super::tracking::Tracking;
 
 /// Longest subject accepted, in characters.
 const MAX_SUBJECT_CHARS: usize = 998;
@@ -32,6 +33,14 @@ pub struct OutgoingMail {
     subject: String,
     body: String,
     kind: MailKind,
+    tracking: Option<Tracking>,
+}
+
+/// A mail rendered for one account: the MIME message with its envelope, and the
+/// Message-ID it carries when it is tracked.
+pub(crate) struct Rendered {
+    pub(crate) message: Message,
+    pub(crate) message_id: Option<String>,
 }
 
 impl OutgoingMail {
@@ -58,7 +67,22 @@ impl OutgoingMail {
             subject,
             body: body.into(),
             kind,
+            tracking: None,
         })
+    }
+
+    /// The same mail, tracked: every send gets a new Message-ID naming the request and
+    /// attempt, and a VERP envelope sender when the account's return path has a `+` tag
+    /// (see [`Tracking`]). Bounces are traced back through either.
+    #[must_use]
+    pub fn with_tracking(mut self, tracking: Tracking) -> Self {
+        self.tracking = Some(tracking);
+        self
+    }
+
+    /// The request and attempt the mail belongs to, if tracked.
+    pub fn tracking(&self) -> Option<&Tracking> {
+        self.tracking.as_ref()
     }
 
     /// The "test configuration" mail for `account_name`, to `to`.
@@ -94,12 +118,27 @@ impl OutgoingMail {
         self.kind
     }
 
-    /// The MIME message and envelope sent through `account`.
-    pub(crate) fn render(&self, account: &SmtpAccount) -> Result<Message, SendError> {
+    /// The MIME message and envelope sent through `account`. A tracked mail draws its
+    /// Message-ID's random part from the OS generator.
+    pub(crate) fn render(&self, account: &SmtpAccount) -> Result<Rendered, SendError> {
         let mut builder = Message::builder()
             .from(account.sender().clone())
             .to(Mailbox::new(None, self.to.clone()))
             .subject(self.subject.as_str());
+        let mut envelope_sender = account.envelope_sender().clone();
+        let mut message_id = None;
+        if let Some(tracking) = &self.tracking {
+            let id = tracking
+                .message_id(account.sender().email.domain(), &mut rand::rngs::SysRng)
+                .map_err(|e| SendError::Message {
+                    reason: e.to_string(),
+                })?;
+            builder = builder.message_id(Some(id.clone()));
+            message_id = Some(id);
+            if let Some(verp) = tracking.verp_address(&envelope_sender) {
+                envelope_sender = verp;
+            }
+        }
         if let Some(reply_to) = account.reply_to() {
             builder = builder.reply_to(reply_to.clone());
         }
@@ -111,13 +150,12 @@ impl OutgoingMail {
                 format!("<{receipts}>"),
             ));
         }
-        let envelope = Envelope::new(
-            Some(account.envelope_sender().clone()),
-            vec![self.to.clone()],
-        )
-        .map_err(|e| SendError::Message {
-            reason: e.to_string(),
-        })?;
+        let envelope =
+            Envelope::new(Some(envelope_sender), vec![self.to.clone()]).map_err(|e| {
+                SendError::Message {
+                    reason: e.to_string(),
+                }
+            })?;
         builder
             .envelope(envelope)
             .header(ContentType::TEXT_PLAIN)
@@ -126,6 +164,10 @@ impl OutgoingMail {
                 // signature.
                 Some(footer) => format!("{}\n\n-- \n{footer}", self.body.trim_end()),
                 None => self.body.clone(),
+            })
+            .map(|message| Rendered {
+                message,
+                message_id,
             })
             .map_err(|e| SendError::Message {
                 reason: e.to_string(),
@@ -140,6 +182,7 @@ impl fmt::Debug for OutgoingMail {
             .field("subject", &self.subject)
             .field("body", &format_args!("<{} bytes>", self.body.len()))
             .field("kind", &self.kind)
+            .field("tracking", &self.tracking)
             .finish()
     }
 }
@@ -178,8 +221,8 @@ mod tests {
     }
 
     fn rendered(mail: &OutgoingMail, account: &SmtpAccount) -> String {
-        let message = mail.render(account).expect("renders");
-        String::from_utf8(message.formatted()).expect("utf-8")
+        let rendered = mail.render(account).expect("renders");
+        String::from_utf8(rendered.message.formatted()).expect("utf-8")
     }
 
     #[test]
@@ -252,7 +295,7 @@ mod tests {
         let account = account(None);
         let mail =
             OutgoingMail::new("user@example.com", "Hi", "body", MailKind::Code).expect("valid");
-        let message = mail.render(&account).expect("renders");
+        let message = mail.render(&account).expect("renders").message;
         assert_eq!(
             message
                 .envelope()
@@ -265,6 +308,43 @@ mod tests {
         assert!(text.contains("From: SAE <sae@example.com>"), "{text}");
         assert!(text.contains("Reply-To: help@example.com"), "{text}");
         assert!(text.contains("To: user@example.com"), "{text}");
+    }
+
+    #[test]
+    fn tracked_mails_carry_the_request_in_message_id_and_verp() {
+        use crate::email::smtp::tracking::{parse_message_id, parse_verp_address};
+        let tracking = Tracking::new("0123abcd", 2).expect("valid");
+        let mail = OutgoingMail::new("user@example.org", "Hi", "body", MailKind::Code)
+            .expect("valid")
+            .with_tracking(tracking.clone());
+        let mut s = SmtpAccountSettings::new("main", "smtp.example.com", "SAE <sae@example.com>");
+        s.return_path = Some("bounces+sae@example.net".into());
+        let rendered = mail
+            .render(&SmtpAccount::new(s).expect("valid"))
+            .expect("renders");
+        let id = rendered
+            .message_id
+            .clone()
+            .expect("a tracked mail has an id");
+        assert_eq!(parse_message_id(&id), Some(tracking.clone()));
+        assert!(id.ends_with("@example.com>"), "sender's domain: {id}");
+        let text = String::from_utf8(rendered.message.formatted()).expect("utf-8");
+        assert!(text.contains(&format!("Message-ID: {id}")), "{text}");
+        let from = rendered.message.envelope().from().expect("envelope sender");
+        assert_eq!(from.to_string(), "bounces+sae=0123abcd=2@example.net");
+        assert_eq!(parse_verp_address(from.as_ref()), Some(tracking));
+        let second = mail.render(&account(None)).expect("renders");
+        assert_ne!(second.message_id, Some(id), "a new id per send");
+        assert_eq!(
+            second
+                .message
+                .envelope()
+                .from()
+                .map(ToString::to_string)
+                .as_deref(),
+            Some("bounces@example.com"),
+            "no + tag, no VERP"
+        );
     }
 
     #[test]

@@ -1,14 +1,16 @@
 //! SMTP: accounts, the mail, one send through lettre, and the classification of failures.
 
-mod account;
+pub(crate) mod account;
 mod error;
 mod mail;
+pub mod tracking;
 mod transport;
 
 pub use account::{
     AccountError, DEFAULT_SMTP_TIMEOUT, Security, SmtpAccount, SmtpAccountSettings, SmtpAuth,
     Warning,
 };
-pub use error::{ErrorClass, SendError};
+pub use error::SendError;
 pub use mail::{MailError, MailKind, OutgoingMail};
-pub use transport::{Accepted, send_mail};
+pub use tracking::{Tracking, TrackingError};
+pub use transport::{Accepted, authenticate, send_mail};

@@ -1,0 +1,250 @@
+//! The outbox worker: claims due jobs, sends them, records every attempt and the job's
+//! outcome, and retries with backoff.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use super::{Context, Payload, SendReport, Sender, mask, payload_context};
+use crate::metrics::Metrics;
+use crate::store::StoreError;
+use crate::store::attempts::NewAttempt;
+use crate::store::outbox::ClaimedJob;
+
+/// Seconds a claimed job stays leased to one worker.
+pub const LEASE_S: i64 = 60;
+/// Attempts before a job is marked failed.
+pub const MAX_ATTEMPTS: i32 = 8;
+/// Jobs claimed per round.
+const BATCH: i64 = 32;
+/// How long an idle worker waits before looking for due jobs again (a queued job of this
+/// node wakes it at once).
+const IDLE_POLL: Duration = Duration::from_millis(500);
+
+/// Delay before attempt `attempts + 1`: 2^attempts seconds, capped at 10 minutes.
+pub fn backoff_s(attempts: i32) -> i64 {
+    let exp = u32::try_from(attempts.clamp(0, 20)).unwrap_or(20);
+    (1i64 << exp).min(600)
+}
+
+/// Why an outbox job was not delivered this time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Failure {
+    /// Retrying later may help.
+    Transient(String),
+    /// It never will (the message cannot be built, the recipient is refused).
+    Permanent(String),
+}
+
+/// Runs the worker until the process ends.
+pub async fn run(ctx: Context, sender: Arc<dyn Sender>, wake: Arc<Notify>) {
+    loop {
+        let jobs = match claim(&ctx).await {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox claim failed");
+                Vec::new()
+            }
+        };
+        let idle = jobs.is_empty();
+        // A claimed batch is sent concurrently: one slow broker answer does not hold up
+        // the other jobs (each job's own attempts stay sequential, as failover requires).
+        futures_util::future::join_all(
+            jobs.into_iter()
+                .map(|job| process(&ctx, sender.as_ref(), job)),
+        )
+        .await;
+        if idle {
+            tokio::select! {
+                () = wake.notified() => {}
+                () = tokio::time::sleep(IDLE_POLL) => {}
+            }
+        }
+    }
+}
+
+async fn claim(ctx: &Context) -> Result<Vec<ClaimedJob>, StoreError> {
+    let now = ctx.clock.now().secs();
+    ctx.store
+        .write(move |c| Ok(c.outbox_claim(now, now + LEASE_S, BATCH)?))
+        .await
+}
+
+fn open_payload(ctx: &Context, job: &ClaimedJob) -> Result<Payload, String> {
+    let sealed = job
+        .payload_enc
+        .as_deref()
+        .ok_or("the job's payload was scrubbed")?;
+    let ring = crate::crypto::read(&ctx.keyring).map_err(|e| e.to_string())?;
+    let bytes = ring
+        .open(&payload_context(&job.request_id), sealed)
+        .map_err(|e| format!("the job's payload cannot be opened: {e}"))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("the job's payload is malformed: {e}"))
+}
+
+async fn process(ctx: &Context, sender: &dyn Sender, job: ClaimedJob) {
+    let payload = match open_payload(ctx, &job) {
+        Ok(p) => p,
+        Err(e) => {
+            // A key missing from this node's keyring may arrive with the next reload:
+            // retried like any transient failure, and given up after MAX_ATTEMPTS.
+            tracing::error!(request = %job.request_id, error = %e, "outbox job cannot be sent");
+            finish(ctx, &job, None, Err(Failure::Transient(e))).await;
+            return;
+        }
+    };
+    let report = sender.send(&job, &payload).await;
+    let outcome = if report.delivered {
+        Ok(())
+    } else {
+        let error = report
+            .error
+            .clone()
+            .unwrap_or_else(|| "delivery failed".into());
+        tracing::warn!(
+            request = %job.request_id,
+            channel = %job.channel,
+            attempt = job.attempts,
+            retryable = report.retryable,
+            %error,
+            "delivery failed"
+        );
+        Err(if report.retryable {
+            Failure::Transient(error)
+        } else {
+            Failure::Permanent(error)
+        })
+    };
+    let masked = mask(&payload.to);
+    finish(ctx, &job, Some((report, masked)), outcome).await;
+}
+
+async fn finish(
+    ctx: &Context,
+    job: &ClaimedJob,
+    report: Option<(SendReport, String)>,
+    outcome: Result<(), Failure>,
+) {
+    let now = ctx.clock.now().secs();
+    let given_up = match &outcome {
+        Ok(()) => false,
+        Err(Failure::Permanent(_)) => true,
+        Err(Failure::Transient(_)) => job.attempts >= MAX_ATTEMPTS,
+    };
+    if let Some((report, _)) = &report {
+        for a in &report.attempts {
+            ctx.metrics.attempt(&job.channel, &a.broker, a.delivered);
+        }
+    }
+    let logged = (job.request_id.clone(), job.channel.clone(), job.attempts);
+    let job = job.clone();
+    let written = outcome.clone();
+    let result = ctx
+        .store
+        .write(move |c| -> Result<(), StoreError> {
+            if let Some((report, masked)) = &report {
+                for a in &report.attempts {
+                    c.attempt_insert(&NewAttempt {
+                        outbox_id: job.id,
+                        request_id: job.request_id.clone(),
+                        channel: job.channel.clone(),
+                        broker: a.broker.clone(),
+                        destination_masked: masked.clone(),
+                        outcome: if a.delivered { "delivered" } else { "failed" }.into(),
+                        http_status: a.http_status.map(i32::from),
+                        error: a.error.clone(),
+                        latency_ms: i64::try_from(a.latency_ms).unwrap_or(i64::MAX),
+                        excerpt: a.excerpt.clone(),
+                        at: now,
+                        message_id: a.message_id.clone(),
+                    })?;
+                }
+            }
+            if let Some((report, _)) = &report {
+                broker_events(c, &job.channel, report, now)?;
+            }
+            match &written {
+                Ok(()) => c.outbox_sent(job.id, now)?,
+                Err(Failure::Transient(e)) if !given_up => {
+                    c.outbox_retry(job.id, now + backoff_s(job.attempts), e, now)?;
+                }
+                Err(Failure::Transient(e)) => c.outbox_failed(job.id, e, now)?,
+                Err(Failure::Permanent(e)) => {
+                    c.outbox_failed(job.id, &format!("permanent: {e}"), now)?;
+                }
+            }
+            Ok(())
+        })
+        .await;
+    match result {
+        Ok(()) if outcome.is_ok() => Metrics::inc(&ctx.metrics.outbox_sent),
+        Ok(()) if given_up => {
+            tracing::error!(
+                request = %logged.0,
+                channel = %logged.1,
+                attempts = logged.2,
+                "delivery given up: the code was not sent"
+            );
+            Metrics::inc(&ctx.metrics.outbox_failed);
+        }
+        Ok(()) => {}
+        Err(e) => tracing::warn!(
+            error = %e,
+            "outbox: recording a job's outcome failed; its lease will expire and it will be retried"
+        ),
+    }
+}
+
+/// Notifies an SMS failover (a later broker delivered after an earlier one failed) and
+/// every broker failing.
+fn broker_events(
+    c: &mut dyn crate::store::Conn,
+    channel: &str,
+    report: &SendReport,
+    now: i64,
+) -> Result<(), StoreError> {
+    use super::notify::{Event, event};
+    if channel != "sms" || report.attempts.is_empty() {
+        return Ok(());
+    }
+    let failed: Vec<&str> = report
+        .attempts
+        .iter()
+        .filter(|a| !a.delivered)
+        .map(|a| a.broker.as_str())
+        .collect();
+    if report.delivered && !failed.is_empty() {
+        let detail = format!(
+            "An SMS went out after these brokers failed: {}.",
+            failed.join(", ")
+        );
+        event(c, Event::BrokerFailover, "sms", &detail, now)?;
+    } else if !report.delivered && failed.len() == report.attempts.len() {
+        let detail = format!("Every SMS broker failed a delivery: {}.", failed.join(", "));
+        event(c, Event::BrokersDown, "sms", &detail, now)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_keep_little() {
+        assert_eq!(mask("5511912345678"), "*********5678");
+        assert_eq!(mask("ana@example.com"), "a***@example.com");
+        assert_eq!(mask("12"), "12");
+    }
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        assert_eq!(backoff_s(0), 1);
+        assert_eq!(backoff_s(1), 2);
+        assert_eq!(backoff_s(5), 32);
+        assert_eq!(backoff_s(10), 600);
+        assert_eq!(backoff_s(i32::MAX), 600);
+        assert_eq!(backoff_s(-3), 1);
+    }
+}

@@ -1,0 +1,385 @@
+//! Validating a second factor (`/v1/otp/validate`): a presented code against a user's
+//! tokens (TOTP, HOTP, OPIE) and the last `token_window` issued SMS/e-mail codes.
+//!
+//! The reads (user, tokens, recent codes) happen first; then one write — batched with
+//! concurrent ones on SQLite — runs the attempt through the [gate](super::gate): with the
+//! user's row locked, the gate decides, sae-core checks every candidate (the whole window,
+//! constant-time), the matched counter advances by compare-and-set (so of concurrent
+//! submissions of one code exactly one wins; the others are `replayed`), and a miss counts
+//! one OTP failure.
+
+use std::sync::Arc;
+
+use sae_core::lockout::Factor;
+use sae_core::otp::opie::{self, Count, OpieState, Seed};
+use sae_core::otp::{
+    Algorithm, Code, Digits, Hotp, HotpWindow, OtpError, TimeStep, Totp, TotpWindow,
+};
+use sae_core::secret::Secret;
+
+use super::AppState;
+use super::caller::Caller;
+use super::decision::{Decision, Reason};
+use super::error::ServiceError;
+use super::gate::{self, Subject};
+use crate::clock::UnixTime;
+use crate::crypto::{Keyring, SharedKeyring};
+use crate::metrics::Metrics;
+use crate::store::codes::IssuedCode;
+use crate::store::prelude::*;
+use crate::store::tokens::Token;
+use crate::store::{counter_from_db, counter_to_db};
+use delivery::SecretString;
+
+/// What the caller asks to check.
+#[derive(Debug, Clone)]
+pub struct ValidateInput {
+    /// Login.
+    pub login: String,
+    /// Presented code.
+    pub code: SecretString,
+    /// Only this token.
+    pub token_id: Option<String>,
+    /// Only this issued code.
+    pub request_id: Option<String>,
+}
+
+/// An OPIE token's state, if the row is a well-formed OPIE token.
+pub fn opie_state(t: &Token) -> Option<OpieState> {
+    if t.kind != "opie" {
+        return None;
+    }
+    let algorithm: opie::Algorithm = t.algorithm.parse().ok()?;
+    let seed = Seed::new(t.opie_seed.as_deref()?).ok()?;
+    let count = Count::new(u64::try_from(t.opie_count?).ok()?).ok()?;
+    let last = opie::Otp::from_hex(t.opie_last.as_deref()?).ok()?;
+    Some(OpieState::from_parts(algorithm, seed, count, last))
+}
+
+/// What matched.
+#[derive(Debug, Clone)]
+enum Match {
+    Counter {
+        token: String,
+        counter: u64,
+    },
+    Opie {
+        token: String,
+        count: i32,
+        presented: String,
+    },
+    Code {
+        id: i64,
+    },
+}
+
+#[derive(Debug, Default)]
+struct Checked {
+    matched: Option<Match>,
+    replayed: bool,
+    superseded: bool,
+    exhausted: bool,
+    expired: bool,
+}
+
+/// Why a stored token could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum Unusable {
+    /// A stored parameter does not parse.
+    #[error("its parameters do not parse: {0}")]
+    Parameters(String),
+    /// The sealed secret is missing or does not open.
+    #[error("its secret does not open: {0}")]
+    Secret(String),
+}
+
+fn param(what: &str, e: &dyn std::fmt::Display) -> Unusable {
+    Unusable::Parameters(format!("{what}: {e}"))
+}
+
+/// The secret, hash and code length of a stored TOTP/HOTP token.
+pub fn open_hmac(ring: &Keyring, t: &Token) -> Result<(Secret, Algorithm, Digits), Unusable> {
+    let algorithm: Algorithm = t.algorithm.parse().map_err(|e| param("algorithm", &e))?;
+    let digits = u8::try_from(t.digits)
+        .map_err(|e| param("digits", &e))
+        .and_then(|d| Digits::new(d).map_err(|e| param("digits", &e)))?;
+    let sealed = t
+        .secret_enc
+        .as_deref()
+        .ok_or_else(|| Unusable::Secret("no secret is stored".into()))?;
+    let bytes = ring
+        .open(&format!("token:{}", t.id), sealed)
+        .map_err(|e| Unusable::Secret(e.to_string()))?;
+    let secret = Secret::from_bytes(&bytes).map_err(|e| Unusable::Secret(e.to_string()))?;
+    Ok((secret, algorithm, digits))
+}
+
+fn hmac_token(
+    ring: &Keyring,
+    t: &Token,
+    code: &str,
+    now: UnixTime,
+    window: u8,
+    out: &mut Checked,
+) -> Result<(), Unusable> {
+    let (secret, algorithm, digits) = open_hmac(ring, t)?;
+    // A code that is not `digits` digits long cannot match this token: not an error.
+    let Ok(code) = Code::parse(code, digits) else {
+        return Ok(());
+    };
+    let last = t.last_counter.map(counter_from_db);
+    let verdict = if t.kind == "totp" {
+        let step = u64::try_from(t.period)
+            .map_err(|e| param("period", &e))
+            .and_then(|p| TimeStep::new(p).map_err(|e| param("period", &e)))?;
+        let t0 = u64::try_from(t.t0).map_err(|e| param("t0", &e))?;
+        let window = TotpWindow::new(1, window).map_err(|e| param("token_window", &e))?;
+        Totp::new(&secret, algorithm, digits, step, t0).verify(&code, now.core_secs(), last, window)
+    } else {
+        Hotp::new(&secret, algorithm, digits).verify(&code, last, HotpWindow::default())
+    };
+    match verdict {
+        Ok(v) if out.matched.is_none() => {
+            out.matched = Some(Match::Counter {
+                token: t.id.clone(),
+                counter: v.counter(),
+            });
+        }
+        Err(OtpError::CodeReused) => out.replayed = true,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Everything one check needs, owned (it runs inside the write, on whatever thread the
+/// store runs it).
+struct Candidates {
+    keyring: SharedKeyring,
+    metrics: Arc<Metrics>,
+    tokens: Vec<Token>,
+    /// Recent issued codes, newest first, each with whether a newer request replaced it
+    /// (it lies beyond the last `token_window` codes).
+    codes: Vec<(IssuedCode, bool)>,
+    code: SecretString,
+    window: u8,
+}
+
+/// How many issued codes older than the `token_window` are still read, so that presenting
+/// one answers `superseded` rather than `invalid_code`.
+const SUPERSEDED_LOOKBACK: i64 = 8;
+
+impl Candidates {
+    fn has_credentials(&self, now: UnixTime) -> bool {
+        self.tokens.iter().any(|t| t.usable_at(now.secs()))
+            || self
+                .codes
+                .iter()
+                .any(|(c, old)| !old && c.used_at.is_none() && c.expires_at > now.secs())
+    }
+
+    fn check(&self, now: UnixTime) -> Result<Checked, ServiceError> {
+        let ring = crate::crypto::read(&self.keyring)?;
+        let code = self.code.expose();
+        let mut out = Checked::default();
+        for t in self.tokens.iter().filter(|t| t.usable_at(now.secs())) {
+            match t.kind.as_str() {
+                "totp" | "hotp" => {
+                    if let Err(e) = hmac_token(&ring, t, code, now, self.window, &mut out) {
+                        Metrics::inc(&self.metrics.stored_token_errors);
+                        tracing::error!(token = %t.id, error = %e, "a stored token cannot be used");
+                    }
+                }
+                "opie" => {
+                    let Some(state) = opie_state(t) else {
+                        Metrics::inc(&self.metrics.stored_token_errors);
+                        tracing::error!(token = %t.id, "a stored OPIE token is malformed");
+                        continue;
+                    };
+                    match state.verify(code) {
+                        Ok(next) if out.matched.is_none() => {
+                            out.matched = Some(Match::Opie {
+                                token: t.id.clone(),
+                                count: i32::try_from(state.count().get()).unwrap_or(i32::MAX),
+                                presented: next.last_otp().to_hex(),
+                            });
+                        }
+                        Err(opie::OpieError::Replayed) => out.replayed = true,
+                        Err(opie::OpieError::Exhausted) => out.exhausted = true,
+                        _ => {}
+                    }
+                }
+                other => {
+                    Metrics::inc(&self.metrics.stored_token_errors);
+                    tracing::error!(token = %t.id, kind = other, "a stored token has an unknown type");
+                }
+            }
+        }
+        // The last `token_window` issued codes: a live one may be accepted; a match on a used
+        // one is a replay, on an expired one an expiry (neither is accepted).
+        // A match on an unused, unexpired code that a newer request replaced is `superseded`.
+        for (c, superseded) in &self.codes {
+            if !ring
+                .issued_code_mac(&c.key_id, &c.request_id, code)?
+                .matches(&c.code_mac)
+            {
+                continue;
+            }
+            if c.used_at.is_some() {
+                out.replayed = true;
+            } else if c.expires_at <= now.secs() {
+                out.expired = true;
+            } else if *superseded {
+                out.superseded = true;
+            } else if out.matched.is_none() {
+                out.matched = Some(Match::Code { id: c.id });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Checks the candidates and claims what matched (compare-and-set), inside the gated write:
+/// `Ok(None)` when accepted, `Err(Some(reason))` when not.
+fn settle(
+    c: &mut dyn Conn,
+    user_id: i64,
+    candidates: &Candidates,
+    now: UnixTime,
+) -> Result<Result<Option<Reason>, Option<Reason>>, ServiceError> {
+    let checked = candidates.check(now)?;
+    let won = match &checked.matched {
+        Some(Match::Counter { token, counter }) => {
+            c.token_advance(token, counter_to_db(*counter), now.secs())?
+        }
+        Some(Match::Opie {
+            token,
+            count,
+            presented,
+        }) => c.token_opie_advance(token, *count, presented, now.secs())?,
+        Some(Match::Code { id }) => c.code_consume(user_id, *id, now.secs())?,
+        None => false,
+    };
+    if won {
+        return Ok(Ok(None));
+    }
+    let reason = if checked.matched.is_some() || checked.replayed {
+        Reason::Replayed
+    } else if checked.superseded {
+        Reason::Superseded
+    } else if checked.expired {
+        Reason::Expired
+    } else if checked.exhausted {
+        Reason::Exhausted
+    } else if !candidates.has_credentials(now) {
+        Reason::NoToken
+    } else {
+        Reason::InvalidCode
+    };
+    Ok(Err(Some(reason)))
+}
+
+type Loaded = Option<(
+    crate::store::users::User,
+    Vec<Token>,
+    Vec<(IssuedCode, bool)>,
+)>;
+
+/// Reads the user, the tokens and the recent issued codes the input names.
+async fn load(state: &AppState, input: &ValidateInput, window: u8) -> Result<Loaded, ServiceError> {
+    let login = input.login.clone();
+    let token_id = input.token_id.clone();
+    let request_id = input.request_id.clone();
+    state
+        .store
+        .read(move |c| {
+            let Some(user) = c.user_by_login(&login)? else {
+                return Ok(None);
+            };
+            let mut tokens = c.tokens_of(user.id)?;
+            if let Some(id) = &token_id {
+                tokens.retain(|t| &t.id == id);
+            }
+            let mut codes: Vec<(IssuedCode, bool)> = if token_id.is_some() {
+                Vec::new()
+            } else {
+                c.codes_recent(user.id, i64::from(window) + SUPERSEDED_LOOKBACK)?
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, code)| (code, i >= usize::from(window)))
+                    .collect()
+            };
+            if let Some(rid) = &request_id {
+                tokens.clear();
+                codes.retain(|(code, _)| &code.request_id == rid);
+            }
+            Ok(Some((user, tokens, codes)))
+        })
+        .await
+}
+
+/// Validates a second factor. Rejection is a normal answer with a reason.
+pub async fn validate(
+    state: &AppState,
+    caller: &Caller,
+    input: ValidateInput,
+) -> Result<Decision, ServiceError> {
+    caller.require_flow()?;
+    let now = state.now();
+    let policies = state.policies().await?;
+    let window = policies.im.token_window().value();
+    let config = policies.lockout;
+    let audit = caller
+        .audit("otp.validate", now)
+        .subject(input.login.clone());
+    let decision = match load(state, &input, window).await? {
+        None => Decision::rejected(Reason::UnknownUser),
+        Some((user, tokens, codes)) => {
+            if let Err(refused) =
+                gate::precheck(&config, &gate::user_state(&user), Factor::Otp, now)
+            {
+                Decision::refused(refused)
+            } else if user.disabled {
+                Decision::rejected(Reason::Disabled)
+            } else {
+                let candidates = Candidates {
+                    keyring: Arc::clone(&state.keyring),
+                    metrics: Arc::clone(&state.metrics),
+                    tokens,
+                    codes,
+                    code: input.code,
+                    window,
+                };
+                let decision = state
+                    .store
+                    .write_batched(user.id, move |c| {
+                        let subject = Subject::User {
+                            id: user.id,
+                            login: &user.login,
+                        };
+                        let attempt =
+                            gate::attempt(c, subject, Factor::Otp, &config, now, false, |c| {
+                                settle(c, user.id, &candidates, now)
+                            })?;
+                        let decision = Decision::of(attempt);
+                        audit.outcome(decision.outcome()).write(c)?;
+                        Ok::<_, ServiceError>(decision)
+                    })
+                    .await?;
+                count(state, &decision);
+                return Ok(decision);
+            }
+        }
+    };
+    audit.outcome(decision.outcome()).record(state).await?;
+    count(state, &decision);
+    Ok(decision)
+}
+
+fn count(state: &AppState, d: &Decision) {
+    state.metrics.decision("validate", d.label());
+    Metrics::inc(if d.valid {
+        &state.metrics.validate_accepted
+    } else {
+        &state.metrics.validate_rejected
+    });
+}

@@ -1,0 +1,204 @@
+//! The `delivery_attempts` table: one row per attempt to deliver a code, for reports.
+
+use diesel::prelude::*;
+
+use super::schema::delivery_attempts;
+
+/// One delivery attempt, for reports.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = delivery_attempts)]
+pub struct NewAttempt {
+    /// The job.
+    pub outbox_id: i64,
+    /// The request.
+    pub request_id: String,
+    /// `sms` or `email`.
+    pub channel: String,
+    /// Which broker or account (`primary`, `secondary`, an account name).
+    pub broker: String,
+    /// Destination with most digits masked.
+    pub destination_masked: String,
+    /// `delivered`, `failed`, …
+    pub outcome: String,
+    /// HTTP status, when there was one.
+    pub http_status: Option<i32>,
+    /// Error or fault text (redacted).
+    pub error: Option<String>,
+    /// Milliseconds the attempt took.
+    pub latency_ms: i64,
+    /// Redacted excerpt of the answer.
+    pub excerpt: Option<String>,
+    /// When.
+    pub at: i64,
+    /// The Message-ID of a tracked mail.
+    pub message_id: Option<String>,
+}
+
+/// Filters of the delivery report.
+#[derive(Debug, Clone, Default)]
+pub struct AttemptFilter {
+    /// One request.
+    pub request_id: Option<String>,
+    /// From this time.
+    pub since: Option<i64>,
+    /// Until this time.
+    pub until: Option<i64>,
+    /// One channel (`sms`, `email`).
+    pub channel: Option<String>,
+    /// One broker or account.
+    pub broker: Option<String>,
+    /// One outcome (`delivered`, `failed`).
+    pub outcome: Option<String>,
+}
+
+/// A delivery attempt as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = delivery_attempts)]
+pub struct AttemptRow {
+    /// Row id.
+    pub id: i64,
+    /// The request.
+    pub request_id: String,
+    /// `sms` / `email`.
+    pub channel: String,
+    /// Broker or account.
+    pub broker: String,
+    /// Masked destination.
+    pub destination_masked: String,
+    /// `delivered` / `failed`.
+    pub outcome: String,
+    /// HTTP status.
+    pub http_status: Option<i32>,
+    /// Error or fault.
+    pub error: Option<String>,
+    /// Latency.
+    pub latency_ms: i64,
+    /// Redacted answer excerpt.
+    pub excerpt: Option<String>,
+    /// When.
+    pub at: i64,
+    /// The Message-ID of a tracked mail.
+    pub message_id: Option<String>,
+    /// The status code a bounce gave (RFC 3463, e.g. `5.1.1`).
+    pub bounce_status: Option<String>,
+    /// The bounce's diagnostic.
+    pub bounce_diagnostic: Option<String>,
+    /// When the bounce was read.
+    pub bounced_at: Option<i64>,
+}
+
+/// What a bounce says about an attempt.
+#[derive(Debug, Clone)]
+pub struct BounceMark {
+    /// `bounced` or `delayed`.
+    pub outcome: &'static str,
+    /// The status code.
+    pub status: Option<String>,
+    /// The diagnostic.
+    pub diagnostic: Option<String>,
+    /// When it was read.
+    pub at: i64,
+}
+
+/// Queries of the delivery_attempts table.
+pub trait Attempts {
+    /// Records one delivery attempt.
+    fn attempt_insert(&mut self, attempt: &NewAttempt) -> QueryResult<()>;
+    /// A page of delivery attempts, filtered, oldest or newest first; keyset paging on the
+    /// row id (`cursor` 0: from the start).
+    fn attempts_page(
+        &mut self,
+        filter: &AttemptFilter,
+        newest_first: bool,
+        cursor: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<AttemptRow>>;
+    /// The e-mail attempts of a request a bounce may be about: delivered, delayed or
+    /// bounced, oldest first.
+    fn attempts_bounceable(&mut self, request_id: &str) -> QueryResult<Vec<AttemptRow>>;
+    /// Records what a bounce says about attempt `id`. A `bounced` attempt stays bounced (a
+    /// later delay notice does not undo it). Returns whether the attempt changed to
+    /// `mark.outcome` from another outcome.
+    fn attempt_mark_bounce(&mut self, id: i64, mark: &BounceMark) -> QueryResult<bool>;
+    /// How many e-mail attempts were marked bounced at or after `since`.
+    fn attempts_bounced_since(&mut self, since: i64) -> QueryResult<i64>;
+}
+
+for_both_backends! {
+    impl Attempts {
+        fn attempt_insert(&mut self, attempt: &NewAttempt) -> QueryResult<()> {
+            diesel::insert_into(delivery_attempts::table).values(attempt).execute(self).map(|_| ())
+        }
+
+        fn attempts_page(&mut self, filter: &AttemptFilter, newest_first: bool, cursor: i64, limit: i64) -> QueryResult<Vec<AttemptRow>> {
+            let mut q = delivery_attempts::table.select(AttemptRow::as_select()).into_boxed();
+            q = match (newest_first, cursor) {
+                (_, 0) => q,
+                (true, c) => q.filter(delivery_attempts::id.lt(c)),
+                (false, c) => q.filter(delivery_attempts::id.gt(c)),
+            };
+            if let Some(v) = &filter.channel {
+                q = q.filter(delivery_attempts::channel.eq(v.clone()));
+            }
+            if let Some(v) = &filter.broker {
+                q = q.filter(delivery_attempts::broker.eq(v.clone()));
+            }
+            if let Some(v) = &filter.outcome {
+                q = q.filter(delivery_attempts::outcome.eq(v.clone()));
+            }
+            if let Some(r) = &filter.request_id {
+                q = q.filter(delivery_attempts::request_id.eq(r.clone()));
+            }
+            if let Some(t) = filter.since {
+                q = q.filter(delivery_attempts::at.ge(t));
+            }
+            if let Some(t) = filter.until {
+                q = q.filter(delivery_attempts::at.le(t));
+            }
+            if newest_first {
+                q = q.order(delivery_attempts::id.desc());
+            } else {
+                q = q.order(delivery_attempts::id.asc());
+            }
+            q.limit(limit).load(self)
+        }
+
+        fn attempts_bounceable(&mut self, request_id: &str) -> QueryResult<Vec<AttemptRow>> {
+            delivery_attempts::table
+                .filter(delivery_attempts::request_id.eq(request_id))
+                .filter(delivery_attempts::channel.eq("email"))
+                .filter(delivery_attempts::outcome.eq_any(["delivered", "delayed", "bounced"]))
+                .order(delivery_attempts::id)
+                .select(AttemptRow::as_select())
+                .load(self)
+        }
+
+        fn attempt_mark_bounce(&mut self, id: i64, mark: &BounceMark) -> QueryResult<bool> {
+            let target = delivery_attempts::table
+                .filter(delivery_attempts::id.eq(id))
+                .filter(delivery_attempts::outcome.ne("bounced"));
+            let before: Option<String> = target.select(delivery_attempts::outcome).first(self).optional()?;
+            let Some(before) = before else {
+                return Ok(false);
+            };
+            diesel::update(target)
+                .set((
+                    delivery_attempts::outcome.eq(mark.outcome),
+                    delivery_attempts::bounce_status.eq(mark.status.as_deref()),
+                    delivery_attempts::bounce_diagnostic.eq(mark.diagnostic.as_deref()),
+                    delivery_attempts::bounced_at.eq(mark.at),
+                ))
+                .execute(self)?;
+            Ok(before != mark.outcome)
+        }
+
+        fn attempts_bounced_since(&mut self, since: i64) -> QueryResult<i64> {
+            delivery_attempts::table
+                .filter(delivery_attempts::bounced_at.ge(since))
+                .filter(delivery_attempts::outcome.eq("bounced"))
+                .count()
+                .get_result(self)
+        }
+
+    }
+}

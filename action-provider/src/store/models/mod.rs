@@ -1,4 +1,0 @@
-//! Row types: `NewX` to insert, `X` as read back.
-
-pub mod token;
-pub mod user;

@@ -1,0 +1,185 @@
+//! The `outbox` table: deliveries queued in the transaction that accepted the request,
+//! claimed and sent by the workers.
+
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::sqlite::SqliteConnection;
+
+use super::schema::{delivery_attempts, outbox};
+
+/// A delivery job to queue.
+#[derive(Debug, Clone, Insertable)]
+// NULL is bound for `None`: one statement text, cached prepared (see `NewAudit`).
+#[diesel(table_name = outbox, treat_none_as_default_value = false)]
+pub struct NewOutbox {
+    /// The request it delivers.
+    pub request_id: String,
+    /// `sms` or `email`.
+    pub channel: String,
+    /// The user, if any.
+    pub user_id: Option<i64>,
+    /// Sealed JSON payload.
+    pub payload_enc: Option<String>,
+    /// `queued`.
+    pub status: String,
+    /// When the first attempt is due.
+    pub next_attempt_at: i64,
+    /// Creation time.
+    pub created_at: i64,
+    /// Same.
+    pub updated_at: i64,
+}
+
+/// An outbox job claimed by a worker.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ClaimedJob {
+    /// Row id.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub id: i64,
+    /// The request it delivers.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub request_id: String,
+    /// `sms` or `email`.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub channel: String,
+    /// Sealed payload (None if already scrubbed).
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub payload_enc: Option<String>,
+    /// Attempts so far, this one included.
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub attempts: i32,
+}
+
+/// Queries of the outbox table (claiming jobs is in [`Outbox::outbox_claim`], whose SQL differs per backend).
+pub trait Outbox {
+    /// Queues a delivery job.
+    fn outbox_insert(&mut self, job: &NewOutbox) -> QueryResult<i64>;
+    /// Marks a job delivered and scrubs its payload.
+    fn outbox_sent(&mut self, id: i64, now: i64) -> QueryResult<()>;
+    /// Puts a job back in the queue for `next_attempt_at`.
+    fn outbox_retry(
+        &mut self,
+        id: i64,
+        next_attempt_at: i64,
+        error: &str,
+        now: i64,
+    ) -> QueryResult<()>;
+    /// Gives up on a job and scrubs its payload.
+    fn outbox_failed(&mut self, id: i64, error: &str, now: i64) -> QueryResult<()>;
+    /// Deletes delivery attempts older than `before`, and finished outbox jobs with them.
+    fn deliveries_purge(&mut self, before: i64) -> QueryResult<usize>;
+    /// Jobs waiting to be delivered (queued or being sent) and the creation time of the
+    /// oldest, unix seconds.
+    fn outbox_backlog(&mut self) -> QueryResult<(i64, Option<i64>)>;
+    /// Claims up to `limit` due jobs (queued and due, or sending with an expired lease),
+    /// marking them `sending` with a lease until `lease_until`. On PostgreSQL with `FOR
+    /// UPDATE SKIP LOCKED` (nodes never claim the same job); on SQLite inside the writer's
+    /// `BEGIN IMMEDIATE`.
+    fn outbox_claim(
+        &mut self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<ClaimedJob>>;
+}
+
+for_both_backends! {
+    impl Outbox {
+        fn outbox_backlog(&mut self) -> QueryResult<(i64, Option<i64>)> {
+            outbox::table
+                .filter(outbox::status.eq_any(["queued", "sending"]))
+                .select((diesel::dsl::count_star(), diesel::dsl::min(outbox::created_at)))
+                .first(self)
+        }
+
+        fn outbox_claim(&mut self, now: i64, lease_until: i64, limit: i64) -> QueryResult<Vec<ClaimedJob>> {
+            ClaimSql::claim(self, now, lease_until, limit)
+        }
+
+        fn outbox_insert(&mut self, job: &NewOutbox) -> QueryResult<i64> {
+            diesel::insert_into(outbox::table).values(job).returning(outbox::id).get_result(self)
+        }
+
+        fn outbox_sent(&mut self, id: i64, now: i64) -> QueryResult<()> {
+            diesel::update(outbox::table.filter(outbox::id.eq(id)))
+                .set((
+                    outbox::status.eq("sent"),
+                    outbox::payload_enc.eq(None::<String>),
+                    outbox::lease_until.eq(None::<i64>),
+                    outbox::last_error.eq(None::<String>),
+                    outbox::updated_at.eq(now),
+                ))
+                .execute(self)
+                .map(|_| ())
+        }
+
+        fn outbox_retry(&mut self, id: i64, next_attempt_at: i64, error: &str, now: i64) -> QueryResult<()> {
+            diesel::update(outbox::table.filter(outbox::id.eq(id)))
+                .set((
+                    outbox::status.eq("queued"),
+                    outbox::next_attempt_at.eq(next_attempt_at),
+                    outbox::lease_until.eq(None::<i64>),
+                    outbox::last_error.eq(error),
+                    outbox::updated_at.eq(now),
+                ))
+                .execute(self)
+                .map(|_| ())
+        }
+
+        fn outbox_failed(&mut self, id: i64, error: &str, now: i64) -> QueryResult<()> {
+            diesel::update(outbox::table.filter(outbox::id.eq(id)))
+                .set((
+                    outbox::status.eq("failed"),
+                    outbox::payload_enc.eq(None::<String>),
+                    outbox::lease_until.eq(None::<i64>),
+                    outbox::last_error.eq(error),
+                    outbox::updated_at.eq(now),
+                ))
+                .execute(self)
+                .map(|_| ())
+        }
+
+        fn deliveries_purge(&mut self, before: i64) -> QueryResult<usize> {
+            let n = diesel::delete(delivery_attempts::table.filter(delivery_attempts::at.lt(before))).execute(self)?;
+            diesel::delete(
+                outbox::table.filter(outbox::status.eq_any(["sent", "failed"])).filter(outbox::updated_at.lt(before)),
+            )
+            .execute(self)?;
+            Ok(n)
+        }
+
+    }
+}
+
+const CLAIM_SQL: &str = "UPDATE outbox SET status = 'sending', lease_until = $2, attempts = attempts + 1, updated_at = $1 \
+     WHERE id IN (SELECT id FROM outbox \
+                  WHERE (status = 'queued' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until < $1) \
+                  ORDER BY id LIMIT $3 @LOCK@) \
+     RETURNING id, request_id, channel, payload_enc, attempts";
+
+/// The claim statement, whose text differs between backends.
+trait ClaimSql {
+    fn claim(&mut self, now: i64, lease_until: i64, limit: i64) -> QueryResult<Vec<ClaimedJob>>;
+}
+
+impl ClaimSql for PgConnection {
+    fn claim(&mut self, now: i64, lease_until: i64, limit: i64) -> QueryResult<Vec<ClaimedJob>> {
+        diesel::sql_query(CLAIM_SQL.replace("@LOCK@", "FOR UPDATE SKIP LOCKED"))
+            .bind::<diesel::sql_types::BigInt, _>(now)
+            .bind::<diesel::sql_types::BigInt, _>(lease_until)
+            .bind::<diesel::sql_types::BigInt, _>(limit)
+            .load(self)
+    }
+}
+
+impl ClaimSql for SqliteConnection {
+    fn claim(&mut self, now: i64, lease_until: i64, limit: i64) -> QueryResult<Vec<ClaimedJob>> {
+        // SQLite numbers `$n` by first appearance; `?n` keeps the explicit positions.
+        // The claim runs inside BEGIN IMMEDIATE, which serialises claimers.
+        diesel::sql_query(CLAIM_SQL.replace("@LOCK@", "").replace('$', "?"))
+            .bind::<diesel::sql_types::BigInt, _>(now)
+            .bind::<diesel::sql_types::BigInt, _>(lease_until)
+            .bind::<diesel::sql_types::BigInt, _>(limit)
+            .load(self)
+    }
+}

@@ -1,0 +1,255 @@
+//! The two backends' connection pools, SQLite's connection settings and the embedded
+//! migrations.
+//!
+//! SQLite write transactions start with `BEGIN IMMEDIATE` (two writers queue on the busy
+//! timeout instead of failing with SQLITE_BUSY mid-transaction) and, inside one process, on a
+//! mutex (no sleeps in SQLite's busy handler); PostgreSQL uses `FOR UPDATE` / advisory locks
+//! where a write needs them.
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use diesel::Connection as _;
+use diesel::connection::SimpleConnection as _;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness as _, embed_migrations};
+
+use super::error::{GroupCommitError, StoreError};
+use super::group_commit::{BatchConn, GroupCommit};
+
+/// Migrations for SQLite, embedded in the binary.
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+/// Migrations for PostgreSQL, embedded in the binary.
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+
+/// How long a SQLite writer waits for the write lock before giving up.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
+/// How long a request waits for a pooled connection.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    /// An SQLite file (the embedded default).
+    Sqlite,
+    /// PostgreSQL (scale-out).
+    Postgres,
+}
+
+impl BackendKind {
+    /// `"sqlite"` or `"postgres"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// A PostgreSQL pool and its group committer.
+pub(super) struct Postgres {
+    pub(super) pool: Pool<ConnectionManager<PgConnection>>,
+    pub(super) group: LazyGroupCommit<PgConnection>,
+}
+
+/// An SQLite pool with the process's writer lock and its group committer.
+pub(super) struct Sqlite {
+    pub(super) pool: Pool<ConnectionManager<SqliteConnection>>,
+    /// Writers of this process queue here (see the module documentation).
+    pub(super) writer: Arc<Mutex<()>>,
+    pub(super) group: LazyGroupCommit<SqliteConnection>,
+}
+
+/// The pools behind a [`Store`](super::Store).
+pub(super) enum Backend {
+    Postgres(Postgres),
+    Sqlite(Sqlite),
+}
+
+/// Committer threads (and connections) of a PostgreSQL group commit: while one batch waits
+/// for its statements' round trips, others run.
+const PG_COMMITTERS: usize = 4;
+
+/// A pool's group committer, started at its first use (commands that never write through
+/// it start no thread).
+pub(super) struct LazyGroupCommit<C> {
+    url: String,
+    /// `SAE_GROUP_COMMIT=off` turns group commit off (one transaction per request, as for
+    /// every other write): for measurements side by side, and as an escape hatch.
+    pub(super) enabled: bool,
+    started: OnceLock<Result<GroupCommit<C>, String>>,
+}
+
+impl<C> LazyGroupCommit<C> {
+    fn new(url: &str) -> Self {
+        Self {
+            enabled: std::env::var("SAE_GROUP_COMMIT").map_or(true, |v| v != "off"),
+            url: url.to_owned(),
+            started: OnceLock::new(),
+        }
+    }
+}
+
+impl<C: BatchConn> LazyGroupCommit<C> {
+    fn get_or_start(
+        &self,
+        start: impl FnOnce(String) -> std::io::Result<GroupCommit<C>>,
+    ) -> Result<&GroupCommit<C>, StoreError> {
+        self.started
+            .get_or_init(|| start(self.url.clone()).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| GroupCommitError::Open(e.clone()).into())
+    }
+}
+
+impl LazyGroupCommit<SqliteConnection> {
+    /// The committer (one thread, serialised with the process's other writers), started on
+    /// first use.
+    pub(super) fn get(
+        &self,
+        writer: &Arc<Mutex<()>>,
+    ) -> Result<&GroupCommit<SqliteConnection>, StoreError> {
+        self.get_or_start(|url| {
+            let open = move || {
+                let mut conn = SqliteConnection::establish(&url).map_err(|e| e.to_string())?;
+                SqlitePragmas
+                    .on_acquire(&mut conn)
+                    .map_err(|e| e.to_string())?;
+                Ok(conn)
+            };
+            GroupCommit::start(open, Some(Arc::clone(writer)), 1)
+        })
+    }
+}
+
+impl LazyGroupCommit<PgConnection> {
+    /// The committers ([`PG_COMMITTERS`] threads, each with its own connection), started on
+    /// first use.
+    pub(super) fn get(&self) -> Result<&GroupCommit<PgConnection>, StoreError> {
+        self.get_or_start(|url| {
+            let open = move || PgConnection::establish(&url).map_err(|e| e.to_string());
+            GroupCommit::start(open, None, PG_COMMITTERS)
+        })
+    }
+}
+
+/// Makes the database file and its WAL and shared-memory files private to this user (mode
+/// 0600), creating the database file so: SQLite gives the `-wal` and `-shm` files it creates
+/// the database file's mode, so every file of the database is private whatever the umask.
+fn private_files(path: &str) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        let fail = |source| StoreError::File {
+            path: path.to_owned(),
+            source,
+        };
+        if path == ":memory:" || path.starts_with("file:") {
+            return Ok(());
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .map_err(fail)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let file = format!("{path}{suffix}");
+            if std::path::Path::new(&file).exists() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(fail)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Settings every SQLite connection gets.
+#[derive(Debug)]
+pub(super) struct SqlitePragmas;
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
+             PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             PRAGMA foreign_keys = ON;"
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+impl Backend {
+    /// Opens a pool: `postgres://…` URLs go to PostgreSQL, anything else is a SQLite path.
+    pub(super) fn open(url: &str, max_size: u32) -> Result<Self, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = Pool::builder()
+                .max_size(max_size)
+                .connection_timeout(CHECKOUT_TIMEOUT)
+                // No validity query on every checkout: it doubles the statements per request
+                // (a PostgreSQL round trip); a broken connection still fails its query.
+                .test_on_check_out(false)
+                .build(ConnectionManager::<PgConnection>::new(url))
+                .map_err(|source| StoreError::Open {
+                    backend: "postgres",
+                    source,
+                })?;
+            Ok(Self::Postgres(Postgres {
+                pool,
+                group: LazyGroupCommit::new(url),
+            }))
+        } else {
+            private_files(url)?;
+            let pool = Pool::builder()
+                .max_size(max_size)
+                .connection_timeout(CHECKOUT_TIMEOUT)
+                .test_on_check_out(false)
+                .connection_customizer(Box::new(SqlitePragmas))
+                .build(ConnectionManager::<SqliteConnection>::new(url))
+                .map_err(|source| StoreError::Open {
+                    backend: "sqlite",
+                    source,
+                })?;
+            Ok(Self::Sqlite(Sqlite {
+                pool,
+                writer: Arc::new(Mutex::new(())),
+                group: LazyGroupCommit::new(url),
+            }))
+        }
+    }
+
+    pub(super) fn kind(&self) -> BackendKind {
+        match self {
+            Self::Postgres(_) => BackendKind::Postgres,
+            Self::Sqlite(_) => BackendKind::Sqlite,
+        }
+    }
+
+    /// Applies pending migrations; returns how many ran.
+    pub(super) fn migrate(&self) -> Result<usize, StoreError> {
+        let mig =
+            |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(e.to_string());
+        match self {
+            Self::Postgres(pg) => {
+                let mut c = pg.pool.get()?;
+                // Serialise concurrent `sae serve` starts on one database.
+                c.batch_execute("SELECT pg_advisory_lock(7248101)")?;
+                let ran = c
+                    .run_pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(|v| v.len());
+                c.batch_execute("SELECT pg_advisory_unlock(7248101)")?;
+                ran.map_err(mig)
+            }
+            Self::Sqlite(lite) => lite
+                .pool
+                .get()?
+                .run_pending_migrations(SQLITE_MIGRATIONS)
+                .map(|v| v.len())
+                .map_err(mig),
+        }
+    }
+}

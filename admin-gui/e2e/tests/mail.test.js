@@ -1,0 +1,127 @@
+// The console's mail screens in Chromium, against real peers: an inbound account created
+// in the form against a private Dovecot, "test" (its login and message count) and "check
+// now" reading a real RFC 3464 bounce of a code mail that went out through the aiosmtpd
+// SMTP peer; the user whose mail bounced shows the bouncing flag; the notifications tab
+// saves the bounce-storm event and threshold. Screenshots in English and Portuguese.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Sae, call, launchBrowser, newPage, signIn, shot } from '../lib/harness.js';
+import { Dovecot, SmtpPeer, dsn } from '../lib/mailpeers.js';
+
+const ADMIN = 'mail-admin';
+const ADMIN_PW = 'Mail-Admin-Pass-88';
+const BOX = { name: 'bounces@example.com', password: 'imap-E2E-pw-1' };
+const USER_MAIL = 'bea@example.net';
+
+let sae;
+let browser;
+let dovecot;
+let smtp;
+
+before(async () => {
+  sae = await Sae.start();
+  browser = await launchBrowser();
+  sae.createAdmin(ADMIN, ADMIN_PW);
+  dovecot = await Dovecot.start([BOX]);
+  smtp = await SmtpPeer.start();
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  for (const p of [sae, dovecot, smtp]) if (p) p.stop();
+});
+
+describe('mail in the console', () => {
+  test('an inbound account reads a real bounce; the user is flagged; notifications are saved', async () => {
+    const page = await newPage(browser);
+    await signIn(page, sae.base, ADMIN, ADMIN_PW);
+
+    // A code mail to Bea goes out through the SMTP peer (an application asks for it).
+    assert.equal((await call(page, 'POST', '/v1/smtp/accounts', {
+      name: 'out', default: true, sender: 'sae@example.com', return_path: 'bounces+sae@example.com',
+      host: '127.0.0.1', port: smtp.port, security: 'none', auth: 'none',
+    })).status, 201);
+    assert.equal((await call(page, 'POST', '/v1/users', { login: 'bea', email: USER_MAIL })).status, 201);
+    const key = await call(page, 'POST', '/v1/apikeys', { name: 'portal', scope: 'otp' });
+    assert.equal(key.status, 201);
+    const req = await fetch(`${sae.base}/v1/otp/request`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Api-Key': key.body.key },
+      body: JSON.stringify({ login: 'bea', channel: 'email' }),
+    });
+    assert.equal(req.status, 202);
+    const mail = await smtp.waitFor(USER_MAIL);
+    // The receiving server refuses it: its bounce lands in the bounce mailbox.
+    dovecot.deliver(BOX.name, dsn(mail.mail_from, USER_MAIL, mail.headers['message-id']));
+
+    // The inbound account, created in the form.
+    await page.goto(`${sae.base}/admin/#/mail`);
+    await page.getByRole('tab', { name: 'Inbound (bounces)' }).click();
+    await page.getByRole('heading', { name: 'New inbound account' }).waitFor();
+    const form = page.getByRole('form', { name: 'Inbound account' });
+    await form.getByLabel('Name', { exact: true }).fill('bounces');
+    await form.getByLabel('Server host').fill('127.0.0.1');
+    await form.getByLabel("Port (empty: the protocol's usual one)").fill(String(dovecot.port));
+    await form.getByLabel('Security').selectOption('none');
+    await form.getByLabel('Username (mailbox)').fill(BOX.name);
+    await form.getByLabel('Password', { exact: true }).fill(BOX.password);
+    await form.getByLabel('Check every (seconds, 0 = only “check now”)').fill('0');
+    await form.getByRole('button', { name: 'Create inbound account' }).click();
+
+    // "Test" logs in to Dovecot and counts the message; "check now" reads the bounce.
+    await page.getByRole('button', { name: 'Test bounces' }).click();
+    const outcome = page.getByTestId('inbound-outcome');
+    await outcome.waitFor();
+    assert.match(await outcome.textContent(), /^Logged in: 1 message\(s\)/);
+    await page.getByRole('button', { name: 'Check bounces now' }).click();
+    await page.getByText('Checked: 1 message(s), 1 bounce(s), 0 ignored, 0 code(s) re-sent by SMS.').waitFor();
+    await shot(page, 'en-20-mail-inbound');
+    const account = (await call(page, 'GET', '/v1/inbound/accounts')).body.items[0];
+    assert.equal(account.bounces_total, 1);
+    assert.ok(!JSON.stringify(account).includes(BOX.password), 'the password is never answered');
+
+    // The user whose address bounces is flagged.
+    await page.goto(`${sae.base}/admin/#/users/bea`);
+    const flag = page.getByTestId('email-bouncing');
+    await flag.waitFor();
+    assert.match(await flag.textContent(), /^Mail to this address bounces \(5\.1\.1, since /);
+    await shot(page, 'en-21-user-bouncing');
+
+    // Notifications: the bounce storm event with a threshold of two.
+    await page.goto(`${sae.base}/admin/#/mail`);
+    await page.getByRole('tab', { name: 'Notifications' }).click();
+    await page.getByLabel('Recipients (one address per line)').fill('ops@example.com');
+    await page.getByLabel('A bounce storm (many code mails bounced in a short time)').check();
+    await page.getByLabel('Bounce storm: bounced code mails').fill('2');
+    const notifications = page.getByRole('form', { name: 'Notifications' });
+    await notifications.getByRole('button', { name: 'Save notifications' }).click();
+    await notifications.getByText('Saved.', { exact: true }).waitFor();
+    await shot(page, 'en-22-notifications');
+    const saved = (await call(page, 'GET', '/v1/notifications')).body;
+    assert.deepEqual(saved.recipients, ['ops@example.com']);
+    assert.deepEqual(saved.events, ['bounce_storm']);
+    assert.equal(saved.bounce_storm_count, 2);
+    assert.equal(saved.bounce_storm_window_s, 600);
+
+    // The same screens in Portuguese.
+    await page.locator('#lang').selectOption('pt-BR');
+    await page.goto(`${sae.base}/admin/#/mail`);
+    await page.reload();
+    await page.getByRole('tab', { name: 'Entrada (devoluções)' }).click();
+    await page.getByRole('button', { name: 'Verificar bounces agora' }).waitFor();
+    await shot(page, 'pt-20-mail-inbound');
+    await page.getByRole('tab', { name: 'Notificações' }).click();
+    await page.getByRole('button', { name: 'Salvar notificações' }).waitFor();
+    assert.ok(await page.getByLabel('Uma onda de devoluções (muitos e-mails com código devolvidos em pouco tempo)').isChecked());
+    await shot(page, 'pt-22-notifications');
+    await page.goto(`${sae.base}/admin/#/users/bea`);
+    const flagPt = page.getByTestId('email-bouncing');
+    await flagPt.waitFor();
+    assert.match(await flagPt.textContent(), /^Os e-mails para este endereço são devolvidos \(5\.1\.1, desde /);
+    await shot(page, 'pt-21-user-bouncing');
+    await page.locator('#lang').selectOption('en');
+
+    assert.deepEqual(page.problems, []);
+  });
+});

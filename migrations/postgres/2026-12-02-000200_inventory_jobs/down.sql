@@ -1,0 +1,14 @@
+DROP TABLE job_skips;
+DROP TABLE job_chunks;
+DROP TABLE jobs;
+DROP INDEX users_import_job;
+ALTER TABLE users DROP COLUMN import_job;
+DELETE FROM tokens WHERE user_id IS NULL OR import_job IS NOT NULL;
+DROP INDEX tokens_import_job;
+ALTER TABLE tokens DROP COLUMN import_job;
+ALTER TABLE tokens DROP COLUMN valid_until;
+ALTER TABLE tokens DROP COLUMN valid_from;
+ALTER TABLE tokens DROP COLUMN issuer;
+ALTER TABLE tokens ALTER COLUMN user_id SET NOT NULL;
+ALTER TABLE tokens DROP COLUMN serial;
+ALTER TABLE tokens DROP COLUMN seq;
