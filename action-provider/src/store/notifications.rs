@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 
-use super::schema::notifications;
+use super::schema::{notification_slots, notifications};
 
 /// A queued notification.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -26,7 +26,8 @@ pub struct NotificationRow {
 /// Queries of the notifications table.
 pub trait Notifications {
     /// Queues a notification unless one of the same kind and subject was queued after
-    /// `since`; returns whether it queued one.
+    /// `since`; returns whether it queued one. Atomic across nodes: of concurrent calls for
+    /// one kind and subject, one queues.
     fn notification_queue(
         &mut self,
         kind: &str,
@@ -52,14 +53,23 @@ pub trait Notifications {
 for_both_backends! {
     impl Notifications {
         fn notification_queue(&mut self, kind: &str, subject: &str, detail: &str, now: i64, since: i64) -> QueryResult<bool> {
-            let recent: Option<i64> = notifications::table
-                .filter(notifications::kind.eq(kind))
-                .filter(notifications::subject.eq(subject))
-                .filter(notifications::created_at.gt(since))
-                .select(notifications::id)
-                .first(self)
-                .optional()?;
-            if recent.is_some() {
+            // Take the slot first, in one statement: a concurrent transaction on another node
+            // waits on the slot's row and then sees it taken (check-then-insert would let both
+            // through).
+            let took = diesel::query_dsl::methods::FilterDsl::filter(
+                diesel::insert_into(notification_slots::table)
+                .values((
+                    notification_slots::kind.eq(kind),
+                    notification_slots::subject.eq(subject),
+                    notification_slots::last_queued_at.eq(now),
+                ))
+                .on_conflict((notification_slots::kind, notification_slots::subject))
+                .do_update()
+                .set(notification_slots::last_queued_at.eq(now)),
+                notification_slots::last_queued_at.le(since),
+            )
+            .execute(self)?;
+            if took != 1 {
                 return Ok(false);
             }
             diesel::insert_into(notifications::table)

@@ -375,6 +375,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    notification_slots (kind, subject) {
+        kind -> Text,
+        subject -> Text,
+        last_queued_at -> BigInt,
+    }
+}
+
+diesel::table! {
     notifications (id) {
         id -> BigInt,
         kind -> Text,
@@ -421,5 +429,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     jobs,
     job_chunks,
     job_skips,
+    notification_slots,
     notifications
 );
