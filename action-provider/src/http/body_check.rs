@@ -574,6 +574,23 @@ mod tests {
         }
     }
 
+    /// The console words a `pattern` problem from its catalogue by the pattern's name: every
+    /// name needs a sentence in both languages.
+    #[test]
+    fn every_pattern_has_words_in_both_console_languages() {
+        for catalogue in [
+            include_str!("../../../admin-gui/assets/js/messages/en.js"),
+            include_str!("../../../admin-gui/assets/js/messages/pt-BR.js"),
+        ] {
+            for (name, _, _) in patterns::ALL {
+                assert!(
+                    catalogue.contains(&format!("\"pattern.{name}\": ")),
+                    "pattern.{name} is missing from a console catalogue"
+                );
+            }
+        }
+    }
+
     #[test]
     fn the_time_pattern_accepts_exactly_the_days_the_parser_reads() {
         let time = pattern(patterns::RFC3339_OR_EMPTY).unwrap();

@@ -2,10 +2,14 @@
 // in the form against a private Dovecot, "test" (its login and message count) and "check
 // now" reading a real RFC 3464 bounce of a code mail that went out through the aiosmtpd
 // SMTP peer; the user whose mail bounced shows the bouncing flag; the notifications tab
-// saves the bounce-storm event and threshold. Screenshots in English and Portuguese.
+// saves the bounce-storm event and threshold. A Google Workspace service-account profile
+// (jwt_bearer) made from its preset in the form: the key is pasted once, never shown or
+// answered again, and kept when the profile is saved without it. Screenshots in English
+// and Portuguese.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { Sae, call, launchBrowser, newPage, signIn, shot } from '../lib/harness.js';
 import { Dovecot, SmtpPeer, dsn } from '../lib/mailpeers.js';
 
@@ -18,6 +22,7 @@ let sae;
 let browser;
 let dovecot;
 let smtp;
+let totpSecret;
 
 before(async () => {
   sae = await Sae.start();
@@ -35,7 +40,7 @@ after(async () => {
 describe('mail in the console', () => {
   test('an inbound account reads a real bounce; the user is flagged; notifications are saved', async () => {
     const page = await newPage(browser);
-    await signIn(page, sae.base, ADMIN, ADMIN_PW);
+    totpSecret = await signIn(page, sae.base, ADMIN, ADMIN_PW, totpSecret);
 
     // A code mail to Bea goes out through the SMTP peer (an application asks for it).
     assert.equal((await call(page, 'POST', '/v1/smtp/accounts', {
@@ -122,6 +127,68 @@ describe('mail in the console', () => {
     await shot(page, 'pt-21-user-bouncing');
     await page.locator('#lang').selectOption('en');
 
+    assert.deepEqual(page.problems, []);
+  });
+  test('a service-account profile from the Google Workspace preset keeps its key secret', async () => {
+    const page = await newPage(browser);
+    totpSecret = await signIn(page, sae.base, ADMIN, ADMIN_PW, totpSecret);
+    const { privateKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+    const sa = 'sae-relay@sae-e2e.iam.gserviceaccount.com';
+    const key = JSON.stringify({
+      type: 'service_account', project_id: 'sae-e2e', private_key_id: 'k-1',
+      private_key: privateKey, client_email: sa, client_id: '1234567890',
+      token_uri: 'https://oauth2.googleapis.com/token',
+    });
+
+    await page.goto(`${sae.base}/admin/#/mail`);
+    await page.getByRole('tab', { name: 'OAuth2 profiles' }).click();
+    await page.getByRole('heading', { name: 'New OAuth2 profile' }).waitFor();
+    await page.getByRole('button', { name: 'Copy Google Workspace (service account)' }).click();
+    const form = page.getByRole('form', { name: 'New OAuth2 profile' });
+    assert.equal(await form.getByLabel('Flow').inputValue(), 'jwt_bearer');
+    assert.equal(await form.getByLabel('Token URL').inputValue(), 'https://oauth2.googleapis.com/token');
+    assert.equal(await form.getByLabel('Scope').inputValue(), 'https://mail.google.com/');
+    assert.equal(await form.getByLabel('Client secret', { exact: true }).isVisible(), false, 'no client secret for a service account');
+    await form.getByLabel('Service account key (the JSON file)').fill(key);
+    await form.getByLabel('Mailbox to act as').fill('relay@example.com');
+    await shot(page, 'en-23-service-account-form');
+    await form.getByRole('button', { name: 'Create profile' }).click();
+    await page.getByText('Profile Google Workspace (service account) saved.').waitFor();
+
+    const listed = (await call(page, 'GET', '/v1/oauth2/profiles')).body.items;
+    const profile = listed.find((p) => p.flow === 'jwt_bearer');
+    assert.ok(profile, JSON.stringify(listed));
+    assert.equal(profile.subject, 'relay@example.com');
+    assert.equal(profile.client_id, sa, 'the client is the key\'s service account');
+    assert.equal(profile.client_secret_set, true, 'the key is stored');
+    assert.ok(!JSON.stringify(listed).includes('PRIVATE KEY'), 'the key is never answered');
+    const status = page.getByTestId(`profile-status-${profile.id}`);
+    await status.waitFor();
+    assert.match(await status.textContent(), /Mailbox to act asrelay@example\.com/);
+    assert.ok(!(await page.content()).includes('PRIVATE KEY'), 'nor shown');
+    await shot(page, 'en-24-service-account-profile');
+
+    // Saved again without the key (a new mailbox): the stored key is kept.
+    await page.getByRole('button', { name: 'Edit Google Workspace (service account)' }).click();
+    const edit = page.getByRole('form', { name: 'OAuth2 profile Google Workspace (service account)' });
+    assert.equal(await edit.getByLabel('Service account key (the JSON file)').inputValue(), '');
+    await edit.getByLabel('Mailbox to act as').fill('relay2@example.com');
+    await edit.getByRole('button', { name: 'Save profile' }).click();
+    await page.getByText('Profile Google Workspace (service account) saved.').waitFor();
+    const after = (await call(page, 'GET', `/v1/oauth2/profiles/${profile.id}`)).body;
+    assert.equal(after.subject, 'relay2@example.com');
+    assert.equal(after.client_secret_set, true, 'the key is kept');
+
+    await page.locator('#lang').selectOption('pt-BR');
+    await page.reload();
+    await page.getByRole('tab', { name: 'Perfis OAuth2' }).click();
+    await page.getByTestId(`profile-status-${profile.id}`).waitFor();
+    await shot(page, 'pt-24-service-account-profile');
+    await page.locator('#lang').selectOption('en');
     assert.deepEqual(page.problems, []);
   });
 });

@@ -728,6 +728,8 @@ export default {
   "pattern.subject": "Must be one line; the tags are {otp}, {login}, {name}, {expires_in} and {app}.",
   "pattern.multiline_text": "Must contain a visible character; line breaks are allowed, other control characters are not.",
   "pattern.cursor": "Must be the next_cursor of the previous page.",
+  "pattern.rfc3339_or_empty": "Must be an RFC 3339 time such as 2027-01-31T00:00:00Z, or empty.",
+  "pattern.pop3_folder": "Must be INBOX or empty: POP3 reads only the inbox.",
   "tokens.title": "Token inventory",
   "tokens.filters": "Inventory filters",
   "tokens.serial": "Serial starts with",

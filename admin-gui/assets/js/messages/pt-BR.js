@@ -728,6 +728,8 @@ export default {
   "pattern.subject": "Deve ter uma só linha; os marcadores são {otp}, {login}, {name}, {expires_in} e {app}.",
   "pattern.multiline_text": "Deve ter algum caractere visível; quebras de linha são permitidas, outros caracteres de controle não.",
   "pattern.cursor": "Deve ser o next_cursor da página anterior.",
+  "pattern.rfc3339_or_empty": "Deve ser um horário RFC 3339, como 2027-01-31T00:00:00Z, ou vazio.",
+  "pattern.pop3_folder": "Deve ser INBOX ou vazio: o POP3 lê apenas a caixa de entrada.",
   "tokens.title": "Inventário de tokens",
   "tokens.filters": "Filtros do inventário",
   "tokens.serial": "Série começa com",
