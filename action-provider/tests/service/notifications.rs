@@ -5,7 +5,6 @@
 use std::process::Command;
 use std::sync::mpsc;
 
-use action_provider::store::notifications::Notifications as _;
 use action_provider::store::{Store, StoreError};
 
 use super::harness::{Database, each_backend};

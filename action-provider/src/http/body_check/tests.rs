@@ -1,0 +1,204 @@
+//! Tests of the body check and of the documented patterns.
+
+use super::*;
+use serde_json::json;
+
+fn fields(schema: Value, value: Value) -> Vec<(String, String)> {
+    check(&schema, &value)
+        .into_iter()
+        .map(|e| (e.field, e.detail))
+        .collect()
+}
+
+#[test]
+fn every_problem_is_named_at_once() {
+    let schema = json!({
+        "type": "object",
+        "required": ["name", "port"],
+        "additionalProperties": false,
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 4},
+            "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+            "mode": {"type": ["string", "null"], "enum": ["a", "b", null]},
+            "tags": {"type": "array", "maxItems": 2, "items": {"type": "string", "pattern": "^[a-z]+$"}}
+        }
+    });
+    let got = fields(
+        schema,
+        json!({"name": "toolong", "mode": "c", "tags": ["ok", "NO"], "extra": 1}),
+    );
+    assert_eq!(
+        got,
+        vec![
+            ("port".into(), "required".into()),
+            ("extra".into(), "is not a field of this request".into()),
+            ("mode".into(), "must be one of: a, b, null".into()),
+            ("name".into(), "must be at most 4 characters long".into()),
+            (
+                "tags[1]".into(),
+                "does not have the expected form (^[a-z]+$)".into()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn every_documented_pattern_compiles_and_has_words() {
+    let doc = crate::http::docs::document();
+    for (name, p, words) in patterns::ALL {
+        assert!(pattern(p).is_some(), "{p} compiles");
+        assert!(!words.is_empty() && !name.is_empty());
+    }
+    let mut found = Vec::new();
+    let value: Value = serde_json::from_str(doc).unwrap();
+    collect_patterns(&value, &mut found);
+    for p in found {
+        assert!(
+            patterns::ALL.iter().any(|(_, known, _)| *known == p),
+            "the pattern {p} of the document is not in service::input::patterns"
+        );
+    }
+}
+
+fn collect_patterns(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(p)) = m.get("pattern") {
+                out.push(p.clone());
+            }
+            m.values().for_each(|x| collect_patterns(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_patterns(x, out)),
+        _ => {}
+    }
+}
+
+/// Every string of up to five pieces over an alphabet of the template syntax: the
+/// TEMPLATE and SUBJECT patterns accept exactly what the template parser accepts.
+#[test]
+fn template_patterns_accept_what_the_parser_accepts() {
+    use sae_core::template::{Channel, MessageTemplate};
+    const PIECES: [&str; 10] = ["{", "}", "otp", "secret", ".", " ", "x", "nome", "_", "\t"];
+    let text = pattern(patterns::TEMPLATE).unwrap();
+    let subject = pattern(patterns::SUBJECT).unwrap();
+    let mut checked = 0;
+    let mut stack = vec![(String::new(), 0)];
+    while let Some((s, pieces)) = stack.pop() {
+        let as_text = MessageTemplate::new("t", Channel::Sms, false, None, s.clone()).is_ok();
+        assert_eq!(text.is_match(&s), as_text, "text {s:?}");
+        let with_subject = format!("{s}{{otp}}");
+        let as_subject = MessageTemplate::new(
+            "t",
+            Channel::Email,
+            false,
+            Some(with_subject.clone()),
+            "{otp}",
+        )
+        .is_ok();
+        assert_eq!(
+            subject.is_match(&with_subject),
+            as_subject,
+            "subject {with_subject:?}"
+        );
+        checked += 1;
+        if pieces < 5 {
+            stack.extend(PIECES.iter().map(|p| (format!("{s}{p}"), pieces + 1)));
+        }
+    }
+    assert!(checked > 100_000, "{checked} strings");
+}
+
+#[test]
+fn patterns_mean_what_the_server_checks() {
+    let login = pattern(patterns::LOGIN).unwrap();
+    for ok in ["ana", "joão.silva@example.com", "a b", "é"] {
+        assert!(login.is_match(ok), "{ok}");
+        assert!(sae_core::config::check_login(ok).is_ok(), "{ok}");
+    }
+    for bad in ["", " ana", "ana ", "a/b", "a\tb", "a\u{85}b", "ana\u{3000}"] {
+        assert!(!login.is_match(bad), "{bad:?}");
+    }
+    let mobile = pattern(patterns::MOBILE).unwrap();
+    for ok in [
+        "+55 11 91234-5678",
+        "(11) 91234-5678",
+        "0055 11 91234 5678",
+        "011 9123 4567",
+    ] {
+        assert!(mobile.is_match(ok), "{ok}");
+        assert!(sae_core::config::normalize_mobile(ok).is_ok(), "{ok}");
+    }
+    for bad in ["1234567", "00123456", "+1234567890123456", "12a45678"] {
+        assert!(!mobile.is_match(bad), "{bad}");
+    }
+    let email = pattern(patterns::EMAIL).unwrap();
+    for ok in ["ana@example.com", "a.b+c@x.y.z"] {
+        assert!(email.is_match(ok), "{ok}");
+        assert!(sae_core::config::normalize_email(ok).is_ok(), "{ok}");
+    }
+    for bad in ["ana", "ana@example", "a@b..c", "a b@c.d", "a@b@c.d"] {
+        assert!(!email.is_match(bad), "{bad}");
+    }
+}
+
+/// The console words a `pattern` problem from its catalogue by the pattern's name: every
+/// name needs a sentence in both languages.
+#[test]
+fn every_pattern_has_words_in_both_console_languages() {
+    for catalogue in [
+        include_str!("../../../../admin-gui/assets/js/messages/en.js"),
+        include_str!("../../../../admin-gui/assets/js/messages/pt-BR.js"),
+    ] {
+        for (name, _, _) in patterns::ALL {
+            assert!(
+                catalogue.contains(&format!("\"pattern.{name}\": ")),
+                "pattern.{name} is missing from a console catalogue"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_time_pattern_accepts_exactly_the_days_the_parser_reads() {
+    let time = pattern(patterns::RFC3339_OR_EMPTY).unwrap();
+    assert!(time.is_match(""));
+    for year in [1900, 2000, 2026, 2027, 2028, 2100] {
+        for month in 1..=12 {
+            for day in 1..=31 {
+                let t = format!("{year:04}-{month:02}-{day:02}T10:20:30Z");
+                assert_eq!(
+                    time.is_match(&t),
+                    crate::timefmt::parse_rfc3339(&t).is_some(),
+                    "{t}"
+                );
+            }
+        }
+    }
+    for bad in [
+        "2027-01-31",
+        "2027-01-31T24:00:00Z",
+        "2027-01-31T10:00:00+1:00",
+    ] {
+        assert!(!time.is_match(bad), "{bad}");
+    }
+}
+
+#[test]
+fn numbers_types_and_alternatives() {
+    let schema = json!({"type": "object", "properties": {
+        "n": {"type": "integer", "minimum": 1, "maximum": 10},
+        "x": {"oneOf": [{"type": "null"}, {"type": "string", "maxLength": 2}]}
+    }});
+    assert_eq!(
+        fields(schema.clone(), json!({"n": 0, "x": "abc"})),
+        vec![
+            ("n".into(), "must be between 1 and 10".into()),
+            ("x".into(), "must be at most 2 characters long".into()),
+        ]
+    );
+    assert_eq!(
+        fields(schema.clone(), json!({"n": 2.5})),
+        vec![("n".into(), "must be a whole number".into())]
+    );
+    assert!(fields(schema, json!({"n": 10, "x": null})).is_empty());
+}
