@@ -282,6 +282,22 @@ fn check_profile(
     })
 }
 
+/// The rule for an account that names an OAuth2 profile (SMTP and inbound alike): the
+/// profile exists when the account is saved, or the `oauth2_profile` field is answered as
+/// a missing reference (404).
+pub(super) fn check_profile_exists(
+    c: &mut dyn crate::store::Conn,
+    profile: Option<i64>,
+) -> Result<(), ServiceError> {
+    match profile {
+        Some(p) if c.profile_get(p)?.is_none() => Err(ServiceError::missing(
+            "oauth2_profile",
+            format!("no OAuth2 profile {p}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn no_profile(id: i64) -> ServiceError {
     ServiceError::not_found(format!("no OAuth2 profile {id}"))
 }

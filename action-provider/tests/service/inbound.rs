@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use action_provider::service::ServiceError;
+use action_provider::service::error::Rule;
 use action_provider::service::inbound::check::{self, CheckResult};
 use action_provider::service::inbound::{self, InboundBody, InboundView};
 use serde_json::{Value, json};
@@ -124,6 +125,17 @@ async fn inbound_passwords_are_sealed_and_bound_to_their_endpoint() {
                 .await
                 .unwrap_err();
             assert_eq!(field_of(e), field, "{edit}");
+        }
+        // A profile that does not exist is a missing reference (404), as for SMTP accounts.
+        let mut v = base.clone();
+        v["name"] = json!("bad");
+        v["auth"] = json!("oauth2");
+        v["oauth2_profile"] = json!(999);
+        match inbound::create(&node.state, &admin_caller(), body(v)).await {
+            Err(ServiceError::Invalid(list)) => {
+                assert_eq!(list.first().rule, Some(Rule::Exists), "{list}");
+            }
+            other => panic!("expected a missing reference, got {other:?}"),
         }
     }
 }

@@ -18,6 +18,7 @@ const ACCOUNT: &str = "inbound account";
 /// Creates an inbound account.
 #[utoipa::path(post, operation_id = "create_inbound_account", path = "/v1/inbound/accounts", tag = "mail", request_body = crate::service::schemas::InboundNew,
     responses((status = 201, body = InboundView), (status = 400, body = Problem),
+        (status = 404, body = Problem, description = "the OAuth2 profile named by `oauth2_profile` does not exist"),
         (status = 409, body = Problem, description = "another inbound account has the name (`duplicate`)")))]
 pub async fn create(
     state: web::Data<AppState>,

@@ -437,14 +437,7 @@ async fn save(
             if c.inbound_name_taken(&settings.name, id)? {
                 return Err(duplicate("an inbound account"));
             }
-            if let Some(p) = settings.oauth2_profile_id
-                && c.profile_get(p)?.is_none()
-            {
-                return Err(ServiceError::field(
-                    "oauth2_profile",
-                    format!("oauth2_profile: no OAuth2 profile {p}"),
-                ));
-            }
+            super::oauth2::check_profile_exists(c, settings.oauth2_profile_id)?;
             // Sealed with the row's id, so a new row is inserted first.
             let id = match id {
                 Some(id) => id,

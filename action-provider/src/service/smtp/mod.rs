@@ -348,14 +348,7 @@ async fn save(
             if c.account_name_taken(&settings.name, id)? {
                 return Err(duplicate("an account"));
             }
-            if let Some(p) = settings.oauth2_profile_id
-                && c.profile_get(p)?.is_none()
-            {
-                return Err(ServiceError::missing(
-                    "oauth2_profile",
-                    format!("no OAuth2 profile {p}"),
-                ));
-            }
+            super::oauth2::check_profile_exists(c, settings.oauth2_profile_id)?;
             let id = match id {
                 Some(id) => id,
                 None => c.account_insert(&settings, None, now.secs())?,
