@@ -184,7 +184,7 @@ pub fn parse_json<T: Body>(body: &[u8]) -> Result<T, ApiError> {
     de.end()
         .map_err(|e| ApiError::new(ErrorCode::MalformedJson, strip_position(&e.to_string())))?;
     if let Some(schema) = T::schema()
-        && let Some(list) = FieldErrors::many(body_check::check(&schema, &value))
+        && let Some(list) = FieldErrors::many(body_check::check(schema, &value))
     {
         return Err(ApiError::fields(list));
     }

@@ -21,8 +21,8 @@ use crate::service::input::patterns;
 /// A request body type and the schema the document gives for it.
 pub trait Body: serde::de::DeserializeOwned + 'static {
     /// The schema of the body (as in the OpenAPI document; `$ref`s point into its
-    /// components). `None`: any JSON value.
-    fn schema() -> Option<Value>;
+    /// components), built once per type. `None`: any JSON value.
+    fn schema() -> Option<&'static Value>;
 }
 
 /// Implements [`Body`] for types deriving `utoipa::ToSchema`, or (`Type => Doc`) for types of
@@ -34,22 +34,30 @@ macro_rules! request_bodies {
     };
     (@one $ty:ty) => {
         impl $crate::http::body_check::Body for $ty {
-            fn schema() -> Option<serde_json::Value> {
-                serde_json::to_value(<$ty as utoipa::PartialSchema>::schema()).ok()
+            fn schema() -> Option<&'static serde_json::Value> {
+                static SCHEMA: std::sync::OnceLock<Option<serde_json::Value>> =
+                    std::sync::OnceLock::new();
+                SCHEMA
+                    .get_or_init(|| serde_json::to_value(<$ty as utoipa::PartialSchema>::schema()).ok())
+                    .as_ref()
             }
         }
     };
     (@one $ty:ty => $doc:ty) => {
         impl $crate::http::body_check::Body for $ty {
-            fn schema() -> Option<serde_json::Value> {
-                serde_json::to_value(<$doc as utoipa::PartialSchema>::schema()).ok()
+            fn schema() -> Option<&'static serde_json::Value> {
+                static SCHEMA: std::sync::OnceLock<Option<serde_json::Value>> =
+                    std::sync::OnceLock::new();
+                SCHEMA
+                    .get_or_init(|| serde_json::to_value(<$doc as utoipa::PartialSchema>::schema()).ok())
+                    .as_ref()
             }
         }
     };
 }
 
 impl Body for Value {
-    fn schema() -> Option<Value> {
+    fn schema() -> Option<&'static Value> {
         None
     }
 }
@@ -74,12 +82,24 @@ fn components() -> &'static Map<String, Value> {
 
 /// Compiled patterns, by their source.
 fn pattern(source: &str) -> Option<Arc<regex::Regex>> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Option<Arc<regex::Regex>>>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    let mut cache = cache
+    // The documented patterns, compiled once; looked up without a lock or an allocation
+    // (this runs on every request with a body).
+    static KNOWN: OnceLock<HashMap<&'static str, Arc<regex::Regex>>> = OnceLock::new();
+    let known = KNOWN.get_or_init(|| {
+        patterns::ALL
+            .iter()
+            .filter_map(|(_, p, _)| Some((*p, Arc::new(regex::Regex::new(p).ok()?))))
+            .collect()
+    });
+    if let Some(re) = known.get(source) {
+        return Some(Arc::clone(re));
+    }
+    static OTHERS: OnceLock<Mutex<HashMap<String, Option<Arc<regex::Regex>>>>> = OnceLock::new();
+    let mut others = OTHERS
+        .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    cache
+    others
         .entry(source.to_owned())
         .or_insert_with(|| regex::Regex::new(source).ok().map(Arc::new))
         .clone()
