@@ -183,6 +183,8 @@ pub fn parse_json<T: Body>(body: &[u8]) -> Result<T, ApiError> {
         .map_err(|e| ApiError::new(ErrorCode::MalformedJson, strip_position(&e.to_string())))?;
     de.end()
         .map_err(|e| ApiError::new(ErrorCode::MalformedJson, strip_position(&e.to_string())))?;
+    let mut value = value;
+    body_check::whole_numbers(&mut value);
     if let Some(schema) = T::schema()
         && let Some(list) = FieldErrors::many(body_check::check(schema, &value))
     {

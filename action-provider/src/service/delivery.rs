@@ -110,7 +110,7 @@ pub async fn put(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SmsTest {
-    /// Destination phone (E.164, `+` optional).
+    /// Destination phone, in any notation a user's mobile may have (`+55 (11) 91234-5678`).
     #[schema(
         min_length = 1,
         max_length = 40,
@@ -165,7 +165,11 @@ pub async fn test_sms(
             "message: 1 to 1600 characters",
         ));
     }
-    let message = SmsMessage::test(&body.phone, body.message.as_str())
+    // Read as a user's mobile is (any common notation, `00` or `+` for the country), so
+    // the test goes where a code to that number would.
+    let phone = sae_core::config::normalize_mobile(&body.phone)
+        .map_err(|e| ServiceError::field("phone", e.to_string()))?;
+    let message = SmsMessage::test(&phone, body.message.as_str())
         .map_err(|e| ServiceError::field("phone", e.to_string()))?;
     let config = stored(state, Channel::Sms)
         .await?

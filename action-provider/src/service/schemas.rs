@@ -232,7 +232,7 @@ documented! {
         "additionalProperties": false,
         "required": ["name"],
         "properties": {
-            "name": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": patterns::NAME},
+            "name": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": patterns::NAME},
             "may_modify": {"type": "boolean", "description": "May create, change and delete (within the fields it may edit)."},
             "users": access_map(&["login", "name", "email", "document", "mobile", "wallet", "status", "password", "authsys", "tokens", "devices"]),
             "wallets": access_map(&["name", "description"])

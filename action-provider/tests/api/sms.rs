@@ -71,7 +71,7 @@ fn sms_request_reaches_the_broker_and_validates_once() {
         let r = s.admin(
             "POST",
             "/v1/delivery/sms/test",
-            Some(&json!({"phone": "+5511912345678", "message": "hello"})),
+            Some(&json!({"phone": "+55 (11) 91234-5678", "message": "hello"})),
         );
         assert_eq!(r.status, 200, "{}", r.body);
         let t = r.json();

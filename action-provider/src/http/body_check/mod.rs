@@ -105,6 +105,28 @@ fn pattern(source: &str) -> Option<Arc<regex::Regex>> {
         .clone()
 }
 
+/// Writes every number with no fractional part (`5.0`, `1e3`) as the integer it is: JSON
+/// Schema counts `5.0` as an integer, and JSON clients (JavaScript among them) may send one
+/// so. Only values an `f64` holds exactly (up to 2^53) are rewritten.
+pub fn whole_numbers(value: &mut Value) {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    match value {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() <= EXACT
+            {
+                #[allow(clippy::cast_possible_truncation, reason = "whole and within 2^53")]
+                let whole = f as i64;
+                *value = Value::from(whole);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        Value::Object(members) => members.values_mut().for_each(whole_numbers),
+        _ => {}
+    }
+}
+
 /// Every problem of `value` under `schema` (empty: the value conforms).
 pub fn check(schema: &Value, value: &Value) -> Vec<FieldError> {
     let mut out = Vec::new();

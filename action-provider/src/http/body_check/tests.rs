@@ -202,3 +202,19 @@ fn numbers_types_and_alternatives() {
     );
     assert!(fields(schema, json!({"n": 10, "x": null})).is_empty());
 }
+
+#[test]
+fn whole_numbers_are_integers() {
+    let mut v =
+        json!({"a": 593.0, "b": [1e3, 2.5, -0.0], "c": {"d": 9.007_199_254_740_994e15}, "e": 7});
+    whole_numbers(&mut v);
+    assert_eq!(v["a"], json!(593));
+    assert!(v["a"].is_i64());
+    assert_eq!(v["b"], json!([1000, 2.5, 0]));
+    assert!(v["c"]["d"].is_f64(), "beyond 2^53 it stays as sent");
+    assert_eq!(v["e"], json!(7));
+    let schema = json!({"type": "object", "properties": {"n": {"type": "integer", "maximum": 10}}});
+    let mut body = json!({"n": 5.0});
+    whole_numbers(&mut body);
+    assert!(check(&schema, &body).is_empty());
+}

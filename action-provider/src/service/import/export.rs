@@ -22,7 +22,7 @@ const PAGE: i64 = 500;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
-    /// `csv` (the only format, and the default).
+    /// `csv` (the only format, and the default; empty means the default).
     pub format: Option<String>,
     /// Include the stored password hashes (audited as a disclosure).
     pub password_hash: Option<bool>,
@@ -68,9 +68,12 @@ pub async fn start(
     caller.require_admin()?;
     if q.format
         .as_deref()
-        .is_some_and(|f| !f.eq_ignore_ascii_case("csv"))
+        .is_some_and(|f| !f.is_empty() && !f.eq_ignore_ascii_case("csv"))
     {
-        return Err(ServiceError::field("format", "format: csv"));
+        return Err(ServiceError::field(
+            "format",
+            "format: csv is the only format (or leave it out)",
+        ));
     }
     let with_hash = q.password_hash.unwrap_or(false);
     caller
