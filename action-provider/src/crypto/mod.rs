@@ -390,6 +390,17 @@ impl Keyring {
         Ok(k)
     }
 
+    /// A stored secret's change, sealed: `None` keeps what is stored, `Some(None)` clears
+    /// it, `Some(Some(secret))` replaces it with `secret` sealed for `context` (the one rule
+    /// for every account password: SMTP and inbound alike).
+    pub fn seal_change(
+        &self,
+        context: &str,
+        change: Option<Option<&[u8]>>,
+    ) -> Option<Option<String>> {
+        change.map(|secret| secret.map(|s| self.seal(context, s)))
+    }
+
     /// Seals `plaintext` under the active key; `context` names the record it belongs to.
     #[expect(
         clippy::expect_used,

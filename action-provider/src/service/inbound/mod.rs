@@ -443,14 +443,12 @@ async fn save(
                 Some(id) => id,
                 None => c.inbound_insert(&settings, None, now.secs())?,
             };
-            let sealed = match &password {
-                Some(Some(p)) => Some(Some(
-                    crate::crypto::read(&keyring)?
-                        .seal(&password_context(id, &settings), p.expose().as_bytes()),
-                )),
-                Some(None) => Some(None),
-                None => None,
-            };
+            let sealed = crate::crypto::read(&keyring)?.seal_change(
+                &password_context(id, &settings),
+                password
+                    .as_ref()
+                    .map(|p| p.as_ref().map(|p| p.expose().as_bytes())),
+            );
             let pw = sealed.as_ref().map(Option::as_deref);
             if !c.inbound_update(id, &settings, pw, reset_position)? {
                 return Err(no_account(id));

@@ -355,14 +355,12 @@ async fn save(
             };
             // The password is sealed for this row and server: it never opens for another.
             let binding = password_binding(id, &settings.host, settings.port, &settings.security);
-            let sealed = match &password {
-                Some(Some(p)) => Some(Some(
-                    crate::crypto::read(&keyring)?
-                        .seal(&ctx_password(&binding), p.expose().as_bytes()),
-                )),
-                Some(None) => Some(None),
-                None => None,
-            };
+            let sealed = crate::crypto::read(&keyring)?.seal_change(
+                &ctx_password(&binding),
+                password
+                    .as_ref()
+                    .map(|p| p.as_ref().map(|p| p.expose().as_bytes())),
+            );
             if !c.account_update(id, &settings, sealed.as_ref().map(Option::as_deref))? {
                 return Err(no_account(id));
             }
