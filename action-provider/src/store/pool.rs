@@ -253,3 +253,30 @@ impl Backend {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::prelude::*;
+    use diesel::sql_types::Integer;
+
+    #[derive(QueryableByName)]
+    struct Used {
+        #[diesel(sql_type = Integer)]
+        used: i32,
+    }
+
+    /// The bundled SQLite is built as `.cargo/config.toml` says: without the query planner
+    /// stability guarantee every cached statement with a `LIMIT ?` is planned again on every
+    /// execution, and with memory statistics every allocation takes a process-wide mutex.
+    #[test]
+    fn the_bundled_sqlite_has_the_build_options_the_server_relies_on() {
+        let mut c = SqliteConnection::establish(":memory:").expect("an in-memory database");
+        for option in ["ENABLE_QPSG", "THREADSAFE=2", "DEFAULT_MEMSTATUS=0"] {
+            let used: Used = diesel::sql_query("SELECT sqlite_compileoption_used(?) AS used")
+                .bind::<diesel::sql_types::Text, _>(option)
+                .get_result(&mut c)
+                .expect("the query runs");
+            assert_eq!(used.used, 1, "SQLite is not built with {option}");
+        }
+    }
+}
