@@ -152,14 +152,5 @@ fn lock_a_user(s: &Server, login: &str) {
         Some(&json!({"login": login, "password": "Correct horse 9 battery"})),
     );
     assert_eq!(r.status, 201, "{}", r.body);
-    for _ in 0..2 {
-        let r = s.admin(
-            "POST",
-            "/v1/auth/password",
-            Some(&json!({"login": login, "password": "wrong password 1"})),
-        );
-        assert_eq!(r.json()["valid"], json!(false), "{}", r.body);
-    }
-    let u = s.admin("GET", &format!("/v1/users/{login}"), None).json();
-    assert_eq!(u["status"], json!("locked"), "{u}");
+    super::notifications::lock(s, login);
 }

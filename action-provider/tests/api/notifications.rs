@@ -7,7 +7,9 @@ use serde_json::json;
 use super::mail_peers::SmtpPeer;
 use crate::support::{Server, backends};
 
-fn lock(s: &Server, login: &str) {
+/// Locks `login` with two wrong passwords (the tests set lockout after two attempts) and
+/// checks the user is locked.
+pub(super) fn lock(s: &Server, login: &str) {
     for _ in 0..2 {
         let r = s.admin(
             "POST",
