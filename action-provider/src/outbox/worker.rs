@@ -142,7 +142,7 @@ async fn finish(
     let written = outcome.clone();
     let result = ctx
         .store
-        .write(move |c| -> Result<(), StoreError> {
+        .write_shared(move |c| -> Result<(), StoreError> {
             if let Some((report, masked)) = &report {
                 for a in &report.attempts {
                     c.attempt_insert(&NewAttempt {

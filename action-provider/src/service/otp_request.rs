@@ -356,7 +356,7 @@ pub async fn request(
         .detail(serde_json::json!({"channel": channel, "request_id": p.rid}));
     let (answer, queued) = state
         .store
-        .write(move |c| {
+        .write_shared(move |c| {
             if let Some((owner, key)) = &idem {
                 // A concurrent request with the same key may have committed meanwhile.
                 c.lock_key(&format!("idem:{owner}:{key}"))?;

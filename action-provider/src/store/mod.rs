@@ -260,6 +260,23 @@ impl Store {
         }
     }
 
+    /// Runs `f` as one write transaction that may share its commit with concurrent ones
+    /// where that needs no lock order: on SQLite (one writer at a time, so the writes of a
+    /// batch cannot wait for each other) it joins the group commit like
+    /// [`write_batched`](Self::write_batched); on PostgreSQL, where `f` may lock rows of
+    /// several keys (an idempotency key, a mobile number two users share), it commits alone.
+    pub async fn write_shared<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut dyn Conn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
+    {
+        match &*self.0 {
+            Backend::Sqlite(_) => self.write_batched(0, f).await,
+            Backend::Postgres(_) => self.write(f).await,
+        }
+    }
+
     /// Whether the database answers (a connection and a trivial query).
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.read(|c| c.settings_versions().map(|_| ()).map_err(StoreError::from))
