@@ -440,10 +440,11 @@ pub async fn update(
             if token_moved || subject_changed {
                 c.profile_token_failed(
                     id,
+                    // `field: detail`, as warnings are: the console words it by the field.
                     if token_moved {
-                        "the token endpoint changed: its tokens were dropped; authorise again"
+                        "token_url: the token endpoint changed: its tokens were dropped; authorise again"
                     } else {
-                        "the subject changed: the tokens for the old mailbox were dropped; authorise again"
+                        "subject: the subject changed: the tokens for the old mailbox were dropped; authorise again"
                     },
                     true,
                 )?;

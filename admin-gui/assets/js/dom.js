@@ -73,6 +73,20 @@ export function problemText(e) {
   return e.message || String(e);
 }
 
+// The words for a text the API gives as "field: detail" (a warning, a profile's last error):
+// the catalogue's sentence for the field (<kind>.<field>) when there is one, else the
+// server's text (e.g. a provider's own error). `values` fills the sentence (e.g. the date a
+// client secret expires, from the resource itself); its `variant` picks one of the field's
+// sentences (<kind>.<field>.<variant>).
+export function serverText(kind, text, values = {}) {
+  const m = /^([a-z_]+): /.exec(text || '');
+  if (!m) return text;
+  const key = values.variant ? `${kind}.${m[1]}.${values.variant}` : `${kind}.${m[1]}`;
+  return has(key) ? t(key, values) : text;
+}
+
+export const warningText = (w, values) => serverText('warnings', w, values);
+
 // Accessible tabs: a tablist with arrow-key navigation; each tab renders lazily.
 export function tabs(items, { active, label, onChange } = {}) {
   const list = h('div', { class: 'tablist', role: 'tablist', 'aria-label': label || t('common.tabs') });

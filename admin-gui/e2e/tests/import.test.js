@@ -83,8 +83,15 @@ describe('imports in the console', () => {
     await shot(page, 'import-01-done');
 
     await page.goto(`${sae.base}/admin/#/tokens`);
+    // The list re-renders on each answer: wait for the first one, then for the filtered one,
+    // so the login is typed into the row that stays (on a busy machine a late render replaced
+    // the row being typed into).
+    await page.getByRole('button', { name: /^Assign E2E-/ }).first().waitFor();
     await page.getByLabel('Serial starts with').fill('E2E-0000007');
+    const filtered = page.waitForResponse((r) => r.request().method() === 'GET' && r.url().includes('/v1/tokens?') && r.url().includes('E2E-0000007'));
     await page.getByRole('button', { name: 'Filter' }).click();
+    await filtered;
+    await page.getByRole('button', { name: 'Assign E2E-0000001', exact: true }).waitFor({ state: 'detached' });
     await page.getByLabel('Assign E2E-0000007 to login').fill('zoe');
     await page.getByRole('button', { name: 'Assign E2E-0000007' }).click();
     await page.getByRole('button', { name: 'Unassign E2E-0000007' }).waitFor();

@@ -177,7 +177,14 @@ describe('mail in the console', () => {
     const edit = page.getByRole('form', { name: 'OAuth2 profile Google Workspace (service account)' });
     assert.equal(await edit.getByLabel('Service account key (the JSON file)').inputValue(), '');
     await edit.getByLabel('Mailbox to act as').fill('relay2@example.com');
+    // The key expires in three days (less an hour): the server warns, the console words it.
+    const expires = new Date(Date.now() + 3 * 86400000 - 3600000).toISOString().replace(/\.\d+Z$/, 'Z');
+    await edit.getByLabel('Client secret expires at (RFC 3339, e.g. 2027-06-30T00:00:00Z)').fill(expires);
+    // Wait for the save's own answer: the creation's toast, with the same words, may still
+    // be on the screen.
+    const saved = page.waitForResponse((r) => r.url().endsWith(`/v1/oauth2/profiles/${profile.id}`) && r.request().method() === 'PUT');
     await edit.getByRole('button', { name: 'Save profile' }).click();
+    assert.equal((await saved).status(), 200);
     await page.getByText('Profile Google Workspace (service account) saved.').waitFor();
     const after = (await call(page, 'GET', `/v1/oauth2/profiles/${profile.id}`)).body;
     assert.equal(after.subject, 'relay2@example.com');
@@ -186,7 +193,19 @@ describe('mail in the console', () => {
     await page.locator('#lang').selectOption('pt-BR');
     await page.reload();
     await page.getByRole('tab', { name: 'Perfis OAuth2' }).click();
-    await page.getByTestId(`profile-status-${profile.id}`).waitFor();
+    const statusPt = page.getByTestId(`profile-status-${profile.id}`);
+    await statusPt.waitFor();
+    // No English from the server on a Portuguese screen: the preset names and the warning
+    // are the catalogue's (the server decides that there is a warning).
+    const warned = (await call(page, 'GET', `/v1/oauth2/profiles/${profile.id}`)).body.warnings;
+    assert.equal(warned.length, 1, JSON.stringify(warned));
+    assert.match(await statusPt.textContent(), /O segredo do cliente expira em .+ \(em 3 dias\): crie um novo no provedor e informe-o aqui\./);
+    assert.ok(!(await statusPt.textContent()).includes('client_secret_expires_at'), 'no raw server text');
+    // The new mailbox dropped the old one's tokens: the server's reason, in Portuguese.
+    assert.match(after.last_error, /^subject: /);
+    assert.match(await statusPt.textContent(), /A caixa postal representada mudou: os tokens da caixa anterior foram descartados\. Autorize de novo\./);
+    await page.getByRole('button', { name: 'Copiar Google Workspace (conta de serviço)' }).waitFor();
+    await page.getByRole('button', { name: 'Copiar Microsoft 365 (credenciais do cliente)' }).waitFor();
     await shot(page, 'pt-24-service-account-profile');
     await page.locator('#lang').selectOption('en');
     assert.deepEqual(page.problems, []);

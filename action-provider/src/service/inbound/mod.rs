@@ -12,7 +12,6 @@ use delivery::SecretString;
 use delivery::email::inbound::{
     InboundAccount, InboundAccountError, InboundAuth, InboundSettings, OAuth2Mechanism, Protocol,
 };
-use delivery::email::smtp::Warning;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -241,18 +240,15 @@ fn account_field_error(e: &InboundAccountError) -> ServiceError {
     ServiceError::field(field, e.to_string())
 }
 
-fn warning_text(w: Warning) -> String {
-    match w {
-        Warning::CertificateChecksDisabled => "ignore_cert_errors: certificate and host name checks are off; anyone on the network path can impersonate the server and read the credentials".into(),
-        Warning::CredentialsInPlainText => "security: credentials are sent in plain text to a non-loopback host".into(),
-        other => format!("{other:?}"),
-    }
-}
-
 fn view(r: &InboundRow, now: UnixTime) -> InboundView {
     let settings = settings_of(r);
     let warnings = InboundAccount::new(inbound_settings(&settings, SecretString::new("-".into())))
-        .map(|a| a.warnings().into_iter().map(warning_text).collect())
+        .map(|a| {
+            a.warnings()
+                .into_iter()
+                .map(super::smtp::warning_text)
+                .collect()
+        })
         .unwrap_or_default();
     let time = |t: i64| UnixTime::from_secs(t).rfc3339();
     InboundView {

@@ -149,7 +149,9 @@ pub struct AccountView {
     pub updated_at: String,
 }
 
-fn warning_text(w: Warning) -> String {
+/// The words of an account's warning (`field: detail`, as the console expects), for
+/// outgoing and inbound accounts alike.
+pub(crate) fn warning_text(w: Warning) -> String {
     match w {
         Warning::CertificateChecksDisabled => "ignore_cert_errors: certificate and host name checks are off; anyone on the network path can impersonate the server and read the credentials".into(),
         Warning::CredentialsInPlainText => "security: credentials are sent in plain text to a non-loopback host".into(),

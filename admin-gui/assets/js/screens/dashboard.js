@@ -3,7 +3,7 @@
 // attention and recent failures — all from GET /v1/dashboard (computed by the database).
 
 import { get, enc } from '../api.js';
-import { h, table, fmtTime } from '../dom.js';
+import { h, table, fmtTime, serverText } from '../dom.js';
 import { t, number, percent } from '../i18n.js';
 import { chartOf, hourBuckets } from '../chart.js';
 
@@ -55,7 +55,7 @@ export async function render() {
       table([
         { label: t('common.name'), render: (p) => h('a', { href: '#/mail', text: p.name }) },
         { label: t('dashboard.reason'), render: (p) => t(`dashboard.oauth2_${p.reason}`) },
-        { label: t('dashboard.last_error'), key: 'last_error' },
+        { label: t('dashboard.last_error'), render: (p) => (p.last_error ? serverText('last_error', p.last_error) : '') },
       ], d.oauth2_attention, { caption: t('dashboard.oauth2_profiles'), hideCaption: true })) : null,
     h('section', { class: 'card', 'aria-labelledby': 'dash-failed' },
       h('h2', { id: 'dash-failed', text: t('dashboard.failed_deliveries') }),

@@ -2,7 +2,7 @@
 // e-mail delivery switch that re-sends a bounced code by SMS.
 
 import { get, post, put, del, qs } from '../api.js';
-import { h, mount, table, toast, act, fmtTime } from '../dom.js';
+import { h, mount, table, toast, act, fmtTime, warningText } from '../dom.js';
 import { form, input, password, select, toggle, values } from '../forms.js';
 import { t } from '../i18n.js';
 
@@ -48,7 +48,7 @@ function accountForm(a, profiles, done) {
     input('check_every_s', t('inbound.check_every'), { type: 'number', value: a.check_every_s, min: 0, max: 86400 }),
     input('timeout_s', t('inbound.timeout'), { type: 'number', value: a.timeout_s, min: 1, max: 600 }),
     toggle('ignore_cert_errors', t('inbound.ignore_cert'), a.ignore_cert_errors),
-    a.warnings && a.warnings.length ? h('ul', { class: 'notice warn' }, a.warnings.map((w) => h('li', { text: w }))) : null,
+    a.warnings && a.warnings.length ? h('ul', { class: 'notice warn' }, a.warnings.map((w) => h('li', { text: warningText(w) }))) : null,
   ], {
     submit: isNew ? t('inbound.create') : t('inbound.save'),
     label: t('inbound.account'),

@@ -2,9 +2,9 @@
 // authorization, token status) and inbound accounts (inbound.js).
 
 import { get, post, put, del, qs } from '../api.js';
-import { h, mount, table, tabs, toast, act, fmtTime } from '../dom.js';
+import { h, mount, table, tabs, toast, act, fmtTime, warningText, serverText } from '../dom.js';
 import { form, input, password, select, textarea, toggle, values } from '../forms.js';
-import { t } from '../i18n.js';
+import { t, has } from '../i18n.js';
 import { inboundTab } from './inbound.js';
 import { notificationsTab } from './notifications.js';
 
@@ -59,7 +59,7 @@ function accountForm(a, profiles, done, editor) {
     select('auth', t('mail.auth'), [['password', t('common.password')], ['oauth2', 'OAuth2 (XOAUTH2)'], ['none', t('common.none')]], a.auth, { on: { change: (e) => sync(e.target.value) } }),
     userpass, oauth,
     toggle('ignore_cert_errors', t('mail.ignore_cert'), a.ignore_cert_errors),
-    a.warnings && a.warnings.length ? h('ul', { class: 'notice warn' }, a.warnings.map((w) => h('li', { text: w }))) : null,
+    a.warnings && a.warnings.length ? h('ul', { class: 'notice warn' }, a.warnings.map((w) => h('li', { text: warningText(w) }))) : null,
   ], {
     submit: isNew ? t('mail.create_account') : t('mail.save_account'),
     label: isNew ? t('mail.new_account') : t('mail.account_title', { name: a.name }),
@@ -122,6 +122,16 @@ function testForm(items) {
   }), out);
 }
 
+// What the client-secret warning says: when the secret expires and in how many days (the
+// server decides whether to warn; the words are the console's).
+function secretExpiry(p) {
+  const at = Date.parse(p.client_secret_expires_at || '');
+  if (Number.isNaN(at)) return {};
+  const left = at - Date.now();
+  const n = Math.max(1, Math.ceil(left / 86400000));
+  return { variant: left > 0 ? 'soon' : 'expired', when: fmtTime(p.client_secret_expires_at), n };
+}
+
 function status(p) {
   const rows = [
     [t('mail.token'), p.token_present ? t('mail.present') : t('common.none')],
@@ -129,7 +139,7 @@ function status(p) {
     [t('mail.expires'), fmtTime(p.expires_at)],
     [t('mail.last_refresh'), fmtTime(p.last_refresh_at)],
     [t('mail.mailbox'), p.authorized_mailbox || '—'],
-    [t('dashboard.last_error'), p.last_error || '—'],
+    [t('dashboard.last_error'), p.last_error ? serverText('last_error', p.last_error) : '—'],
     [t('mail.enabled'), p.enabled === false ? t('common.no') : t('common.yes')],
     [t('mail.secret_expires'), fmtTime(p.client_secret_expires_at)],
   ];
@@ -137,8 +147,12 @@ function status(p) {
   return h('dl', { class: `status ${p.needs_reauthorization ? 'bad' : ''}`, 'data-testid': `profile-status-${p.id}` },
     rows.map(([k, v]) => [h('dt', { text: k }), h('dd', { text: v })]),
     p.needs_reauthorization ? [h('dt', { text: t('mail.action') }), h('dd', { text: t('mail.renew_needed') })] : null,
-    (p.warnings || []).map((w) => [h('dt', { text: t('mail.warning') }), h('dd', { class: 'warn', text: w })]));
+    (p.warnings || []).map((w) => [h('dt', { text: t('mail.warning') }), h('dd', { class: 'warn', text: warningText(w, secretExpiry(p)) })]));
 }
+
+// A preset's name in the console's language (the API's label for a preset the catalogue does
+// not know yet).
+const presetLabel = (pr) => (has(`mail.preset.${pr.id}`) ? t(`mail.preset.${pr.id}`) : pr.label);
 
 function profileForm(p, presets, done, editor) {
   const isNew = !p;
@@ -177,11 +191,11 @@ function profileForm(p, presets, done, editor) {
   const tenant = input('tenant', t('mail.tenant'), {});
   tenant.querySelector('input').removeAttribute('data-field');
   const presetBox = isNew ? h('fieldset', { class: 'presets' }, h('legend', { text: t('mail.copy_preset') }), tenant,
-    presets.map((pr) => h('button', { type: 'button', class: 'small', text: t('mail.copy', { label: pr.label }), on: { click: () => {
+    presets.map((pr) => h('button', { type: 'button', class: 'small', text: t('mail.copy', { label: presetLabel(pr) }), on: { click: () => {
       const tn = tenant.querySelector('input').value.trim() || '{tenant}';
       const sub = (s) => (s ? s.replaceAll('{tenant}', tn) : s);
       const cur = values(fields);
-      fill({ ...cur, name: cur.name || pr.label, flow: pr.flow, authorization_url: sub(pr.authorization_url), token_url: sub(pr.token_url), scope: pr.scope, client_id: cur.client_id });
+      fill({ ...cur, name: cur.name || presetLabel(pr), flow: pr.flow, authorization_url: sub(pr.authorization_url), token_url: sub(pr.token_url), scope: pr.scope, client_id: cur.client_id });
     } } }))) : null;
   return form([
     h('h2', { text: isNew ? t('mail.new_profile') : t('mail.profile_title', { name: p.name }) }),
