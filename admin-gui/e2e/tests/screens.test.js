@@ -266,6 +266,11 @@ describe('console screens', () => {
     const newest = (await api('GET', '/v1/audit?limit=1')).body.items[0];
     assert.equal(firstAction, newest.action);
     assert.ok(await page.locator('dl.detail dt').count() > 0, 'details are rendered as fields');
+    // Readable: a details cell is not squeezed to a character per line, and the list of
+    // changed fields is words, not JSON.
+    const widths = await page.locator('td dl.detail').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().width));
+    assert.ok(widths.length > 0 && widths.every((w) => w >= 200), `details cells are readable: ${widths}`);
+    assert.equal(await page.locator('dl.detail dd', { hasText: '["' }).count(), 0, 'lists of values are words');
     await page.getByLabel('Order').selectOption('at');
     await page.getByRole('button', { name: 'Filter' }).click();
     await eventually('oldest first', async () => (await page.locator('tbody tr').first().locator('td').nth(2).textContent()) !== firstAction);

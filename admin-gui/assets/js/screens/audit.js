@@ -7,6 +7,13 @@ import { t } from '../i18n.js';
 import { toRfc3339 } from './reports.js';
 
 // An audit record's detail (a JSON object) as a list of its fields; nested values as JSON.
+// A detail's value: a list of plain values as words separated by commas (the fields an update
+// changed), anything else nested as JSON.
+function fieldValue(v) {
+  if (Array.isArray(v) && v.every((x) => x === null || typeof x !== 'object')) return v.map(String).join(', ');
+  return typeof v === 'object' && v !== null ? h('code', { text: JSON.stringify(v) }) : String(v);
+}
+
 export function detailFields(detail) {
   if (detail === null || detail === undefined || detail === '') return '';
   if (typeof detail !== 'object' || Array.isArray(detail)) return h('code', { text: JSON.stringify(detail) });
@@ -14,7 +21,7 @@ export function detailFields(detail) {
   if (!entries.length) return '';
   return h('dl', { class: 'detail' }, entries.map(([k, v]) => [
     h('dt', { text: k }),
-    h('dd', {}, typeof v === 'object' && v !== null ? h('code', { text: JSON.stringify(v) }) : String(v)),
+    h('dd', {}, fieldValue(v)),
   ]));
 }
 
