@@ -65,6 +65,9 @@ struct MillionArgs {
     /// Keep-alive connections of the console measurements.
     #[arg(long, default_value_t = 2)]
     console_connections: usize,
+    /// Keep the store (and the PostgreSQL database) at the end, to look at query plans.
+    #[arg(long)]
+    keep: bool,
 }
 
 #[derive(Args)]
@@ -180,6 +183,7 @@ fn main() {
             console_seconds: a.console_seconds,
             connections: a.connections,
             console_connections: a.console_connections,
+            keep: a.keep,
         }),
     }
 }

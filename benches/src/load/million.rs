@@ -39,6 +39,8 @@ pub struct Options {
     pub connections: usize,
     /// Connections of the console measurements.
     pub console_connections: usize,
+    /// Keep the store (and the PostgreSQL database) for a look at the query plans.
+    pub keep: bool,
 }
 
 /// One measured phase (a population size).
@@ -128,9 +130,8 @@ fn measure(node: &Node, key: &str, seconds: u64, gens: Vec<Gen>) -> Stats {
 /// Measures validate and the console probes on a store of `n` users.
 fn measure_all(o: &Options, node: &Node, key: &str, n: usize, counters: &Counters) -> Phase {
     let mut rows = Vec::new();
-    let mut c = Conn::open(node.addr);
     // Warm the connection pool and the policy caches, not the users' pages.
-    c.must("GET", "/v1/users?limit=1", key, "");
+    Conn::open(node.addr).must("GET", "/v1/users?limit=1", key, "");
     let rss_idle = rss_mib(node.pid());
     for (label, right) in [
         ("validate right code", true),
@@ -142,9 +143,10 @@ fn measure_all(o: &Options, node: &Node, key: &str, n: usize, counters: &Counter
         rows.push((label.to_owned(), s));
     }
     for p in PROBES {
-        // One call first: the probe must answer 200 (and show what it finds).
+        // One call first (on a new connection: the server closes idle ones): the probe
+        // must answer 200, and shows what it finds.
         let path = (p.path)(n, n / 2);
-        let body = c.must("GET", &path, key, "");
+        let body = Conn::open(node.addr).must("GET", &path, key, "");
         let items = serde_json::from_str::<serde_json::Value>(&body)
             .ok()
             .and_then(|v| v["items"].as_array().map(Vec::len))
@@ -233,8 +235,14 @@ pub fn run(o: &Options) {
     }
     let size = store_size(&dir, url);
     print_table(backend, &phases, size);
-    drop(db);
-    let _ = std::fs::remove_dir_all(&dir);
+    if o.keep {
+        eprintln!("kept: {} {}", dir.display(), url.unwrap_or_default());
+        // Not dropped: the database stays.
+        std::mem::forget(db);
+    } else {
+        drop(db);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
 
 /// Size of the store, MiB: the SQLite files or the PostgreSQL database.

@@ -28,7 +28,7 @@ impl Rng {
     }
 
     /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -38,7 +38,7 @@ impl Rng {
 
     /// Uniform in `0..n` (`n` > 0).
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        (self.next_u64() % n as u64) as usize
     }
 }
 
@@ -51,13 +51,13 @@ pub fn login(i: usize) -> String {
 pub fn email(i: usize) -> String {
     format!(
         "{:08x}.{i}@example.com",
-        Rng::new(i as u64 ^ 0xE).next() as u32
+        Rng::new(i as u64 ^ 0xE).next_u64() as u32
     )
 }
 
 /// User `i`'s display name.
 pub fn name(i: usize) -> String {
-    format!("Name {:08x}", Rng::new(i as u64 ^ 0x4E).next() as u32)
+    format!("Name {:08x}", Rng::new(i as u64 ^ 0x4E).next_u64() as u32)
 }
 
 /// User `i`'s document (digits).
@@ -72,15 +72,15 @@ pub fn mobile(i: usize) -> String {
 
 /// User `i`'s wallet, if any.
 pub fn wallet(i: usize) -> Option<String> {
-    (i % 11 != 0).then(|| format!("w{}", i % WALLETS))
+    (!i.is_multiple_of(11)).then(|| format!("w{}", i % WALLETS))
 }
 
 /// The 20-byte secret of user `i`'s HOTP token.
 pub fn secret(i: usize) -> [u8; 20] {
-    let mut r = Rng::new(i as u64 ^ 0x5EC2_E7);
+    let mut r = Rng::new(i as u64 ^ 0x005E_C2E7);
     let mut out = [0u8; 20];
     for chunk in out.chunks_mut(8) {
-        let bytes = r.next().to_le_bytes();
+        let bytes = r.next_u64().to_le_bytes();
         chunk.copy_from_slice(&bytes[..chunk.len()]);
     }
     out
