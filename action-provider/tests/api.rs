@@ -48,4 +48,5 @@ mod api {
     mod sms;
     mod sms_escaping;
     mod sms_secrets;
+    mod user_list;
 }

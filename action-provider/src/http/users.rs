@@ -70,13 +70,14 @@ pub struct ListQuery {
     /// `next_cursor` of the previous page (valid with the same `sort` and filters).
     #[param(pattern = r"^[0-9]{1,18}$")]
     pub cursor: Option<String>,
-    /// Any unique key: users whose login starts with it, or whose e-mail, document or mobile
-    /// (compared normalised) is it.
+    /// Any unique key: users whose login starts with it (compared case-insensitively, as
+    /// logins are), or whose e-mail, document or mobile (compared normalised) is it.
     pub q: Option<String>,
     /// The order: `created` (default), `login`, `name`, `email`, `wallet`; `-` in front
-    /// for descending (`-created`: newest first).
+    /// for descending (`-created`: newest first). Users without the value come last
+    /// (first with `-`); ties go by creation.
     pub sort: Option<UserSort>,
-    /// Logins starting with this text.
+    /// Logins starting with this text (compared case-insensitively, as logins are).
     pub login_prefix: Option<String>,
     /// E-mail address (compared normalised).
     pub email: Option<String>,

@@ -61,18 +61,6 @@ impl<T> Page<T> {
         }
     }
 
-    /// Cuts rows read with [`PageRequest::fetch`] at offset `req.cursor` into a page: the next
-    /// cursor is the offset of the next page (lists ordered by a column that is not unique).
-    pub fn cut_offset(mut rows: Vec<T>, req: PageRequest) -> Self {
-        let limit = usize::try_from(req.limit).unwrap_or(usize::MAX);
-        let more = rows.len() > limit;
-        rows.truncate(limit);
-        Self {
-            items: rows,
-            next_cursor: more.then(|| req.cursor.saturating_add(req.limit)),
-        }
-    }
-
     /// A whole list that is never paged (it is small by construction).
     pub fn all(items: Vec<T>) -> Self {
         Self {

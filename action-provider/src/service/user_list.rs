@@ -11,7 +11,7 @@ use super::caller::{Acl, Caller};
 use super::error::ServiceError;
 use super::page::{Page, PageRequest};
 use super::users::{config_error, view};
-use crate::store::users::{AnyKey, UserFilter, UserOrder};
+use crate::store::user_list::{After, AnyKey, UserFilter, UserOrder};
 
 /// The order of `GET /v1/users`: a column, `-` in front for descending.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
@@ -179,21 +179,25 @@ pub async fn list(
             if let Some(w) = &wallet {
                 filter.wallet_id = Some(c.wallet_id(w)?.unwrap_or(-1));
             }
-            Ok::<_, ServiceError>(c.users_page(
-                &filter,
-                order,
-                descending,
-                page.cursor,
-                page.fetch(),
-            )?)
+            // A page starts after the row the cursor names, where that row is now.
+            let after = match page.cursor {
+                0 => After::Start,
+                id if order == UserOrder::Id => After::Row(id, None),
+                id => After::Row(
+                    id,
+                    c.user_sort_value(order, id)?.ok_or_else(|| {
+                        ServiceError::field(
+                            "cursor",
+                            "its user was deleted: start from the first page",
+                        )
+                    })?,
+                ),
+            };
+            Ok::<_, ServiceError>(c.users_page(&filter, order, descending, &after, page.fetch())?)
         })
         .await?;
     let now = state.now();
-    let page = if order == UserOrder::Id {
-        Page::cut(rows, page, |(u, _)| u.id)
-    } else {
-        Page::cut_offset(rows, page)
-    };
+    let page = Page::cut(rows, page, |(u, _)| u.id);
     let mut items = Vec::with_capacity(page.items.len());
     for (user, wallet) in page.items {
         items.push(acl.view::<UserField, _>(&view(user, wallet, &policies, now)?)?);

@@ -49,6 +49,7 @@ pub mod sealed;
 pub mod settings;
 pub mod smtp;
 pub mod tokens;
+pub mod user_list;
 pub mod users;
 pub mod wallets;
 
@@ -95,6 +96,7 @@ conn_of!(
     settings::Settings,
     smtp::SmtpAccounts,
     tokens::Tokens,
+    user_list::UserList,
     users::Users,
     wallets::Wallets,
 );
@@ -125,6 +127,7 @@ pub mod prelude {
     pub use super::settings::Settings as _;
     pub use super::smtp::SmtpAccounts as _;
     pub use super::tokens::Tokens as _;
+    pub use super::user_list::UserList as _;
     pub use super::users::Users as _;
     pub use super::wallets::Wallets as _;
 }

@@ -133,70 +133,6 @@ pub struct UserChanges {
     pub updated_at: Option<i64>,
 }
 
-/// Filters of the user listing.
-#[derive(Debug, Clone, Default)]
-pub struct UserFilter {
-    /// Logins starting with this.
-    pub login_prefix: Option<String>,
-    /// Normalised e-mail equal to this.
-    pub email_norm: Option<String>,
-    /// Normalised mobile equal to this.
-    pub mobile_norm: Option<String>,
-    /// Normalised document equal to this.
-    pub document_norm: Option<String>,
-    /// In this wallet.
-    pub wallet_id: Option<i64>,
-    /// Only locked (`Some(true)`) or only unlocked users.
-    pub locked: Option<bool>,
-    /// Only disabled / only enabled users.
-    pub disabled: Option<bool>,
-    /// Users any of whose unique keys matches: the login starts with `login_prefix`, or a
-    /// normalised e-mail / document / mobile equals the given one (an empty one matches
-    /// nothing: stored normalised values are never empty).
-    pub any_key: Option<AnyKey>,
-}
-
-/// One search text matched against every unique key of a user.
-#[derive(Debug, Clone, Default)]
-pub struct AnyKey {
-    /// Logins starting with this.
-    pub login_prefix: String,
-    /// The text normalised as an e-mail address (empty: it is not one).
-    pub email_norm: String,
-    /// The text normalised as a document (empty: it is not one).
-    pub document_norm: String,
-    /// The text normalised as a mobile number (empty: it is not one).
-    pub mobile_norm: String,
-}
-
-/// The order of a users listing. `Id` (creation order) pages by keyset on the id; the others
-/// page by offset (the cursor is then the number of rows already answered), ties broken by
-/// the id.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum UserOrder {
-    /// Creation order (the default).
-    #[default]
-    Id,
-    /// By login.
-    Login,
-    /// By name.
-    Name,
-    /// By e-mail address.
-    Email,
-    /// By wallet name.
-    Wallet,
-}
-
-/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` prefix pattern.
-fn like_prefix(p: &str) -> String {
-    format!(
-        "{}%",
-        p.replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    )
-}
-
 /// A user's (login, document, mobile) as stored.
 pub type IdentityRow = (String, Option<String>, Option<String>);
 
@@ -245,16 +181,6 @@ pub trait Users {
         value: &str,
         except: Option<i64>,
     ) -> QueryResult<Option<String>>;
-    /// A page of users in `order`, after `cursor` (see [`UserOrder`]), with optional
-    /// filters, each with its wallet's name (one query).
-    fn users_page(
-        &mut self,
-        filter: &UserFilter,
-        order: UserOrder,
-        descending: bool,
-        cursor: i64,
-        limit: i64,
-    ) -> QueryResult<Vec<(User, Option<String>)>>;
     /// The user with this login, with its wallet's name.
     fn user_with_wallet(&mut self, login: &str) -> QueryResult<Option<(User, Option<String>)>>;
     /// Every user's (login, document, mobile), for switch conflict checks.
@@ -433,62 +359,6 @@ for_both_backends! {
                 q = q.filter(users::id.ne(id));
             }
             q.first(self).optional()
-        }
-
-        fn users_page(&mut self, filter: &UserFilter, order: UserOrder, descending: bool, cursor: i64, limit: i64) -> QueryResult<Vec<(User, Option<String>)>> {
-            let mut q = users::table
-                .left_join(wallets::table)
-                .select((User::as_select(), wallets::name.nullable()))
-                .filter(users::import_job.is_null())
-                .into_boxed();
-            if let Some(p) = &filter.login_prefix {
-                q = q.filter(users::login.like(like_prefix(p)).escape('\\'));
-            }
-            if let Some(k) = &filter.any_key {
-                q = q.filter(
-                    users::login.like(like_prefix(&k.login_prefix)).escape('\\').nullable()
-                        .or(users::email_norm.eq(k.email_norm.clone()))
-                        .or(users::document_norm.eq(k.document_norm.clone()))
-                        .or(users::mobile_norm.eq(k.mobile_norm.clone())),
-                );
-            }
-            if let Some(v) = &filter.email_norm {
-                q = q.filter(users::email_norm.eq(v.clone()));
-            }
-            if let Some(v) = &filter.mobile_norm {
-                q = q.filter(users::mobile_norm.eq(v.clone()));
-            }
-            if let Some(v) = &filter.document_norm {
-                q = q.filter(users::document_norm.eq(v.clone()));
-            }
-            if let Some(w) = filter.wallet_id {
-                q = q.filter(users::wallet_id.eq(w));
-            }
-            match filter.locked {
-                Some(true) => q = q.filter(users::locked_at_ms.is_not_null()),
-                Some(false) => q = q.filter(users::locked_at_ms.is_null()),
-                None => {}
-            }
-            if let Some(d) = filter.disabled {
-                q = q.filter(users::disabled.eq(d));
-            }
-            q = match (order, descending) {
-                (UserOrder::Id, false) => q.filter(users::id.gt(cursor)).order(users::id.asc()),
-                (UserOrder::Id, true) if cursor > 0 => q.filter(users::id.lt(cursor)).order(users::id.desc()),
-                (UserOrder::Id, true) => q.order(users::id.desc()),
-                (UserOrder::Login, false) => q.order((users::login.asc(), users::id.asc())),
-                (UserOrder::Login, true) => q.order((users::login.desc(), users::id.desc())),
-                (UserOrder::Name, false) => q.order((users::name.asc(), users::id.asc())),
-                (UserOrder::Name, true) => q.order((users::name.desc(), users::id.desc())),
-                (UserOrder::Email, false) => q.order((users::email.asc(), users::id.asc())),
-                (UserOrder::Email, true) => q.order((users::email.desc(), users::id.desc())),
-                (UserOrder::Wallet, false) => q.order((wallets::name.asc(), users::id.asc())),
-                (UserOrder::Wallet, true) => q.order((wallets::name.desc(), users::id.desc())),
-            };
-            if order != UserOrder::Id {
-                q = q.offset(cursor);
-            }
-            q.limit(limit).load(self)
         }
 
         fn users_identity(&mut self) -> QueryResult<Vec<IdentityRow>> {

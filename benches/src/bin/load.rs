@@ -12,7 +12,7 @@ use sae_benches::load::drive::{self, Drive};
 use sae_benches::load::postgres::Database;
 use sae_benches::load::scenario::{self, Scenario};
 use sae_benches::load::server::{Node, rss_mib};
-use sae_benches::load::{broker, table};
+use sae_benches::load::{broker, million, table};
 
 #[derive(Parser)]
 #[command(name = "load", about = "SAE's HTTP load harness")]
@@ -28,6 +28,46 @@ enum Cmd {
     Table(TableArgs),
     /// Drives one scenario and prints one line of figures.
     Run(RunArgs),
+    /// Issue 17, item 4: a fresh store populated through `sae users import` and `sae tokens
+    /// import` with `--small` then `--users` users (HOTP tokens); validate and the console's
+    /// users screen measured at both sizes; prints a Markdown table against the goals.
+    Million(MillionArgs),
+}
+
+#[derive(Args)]
+struct MillionArgs {
+    /// The `sae` binary.
+    #[arg(long, default_value = "target/release/sae")]
+    sae: PathBuf,
+    /// PostgreSQL: URL of a database to CREATE DATABASE from (a fresh one is used and
+    /// dropped). Without it: SQLite.
+    #[arg(long)]
+    pg: Option<String>,
+    /// Users of the full population.
+    #[arg(long, default_value_t = 1_000_000)]
+    users: usize,
+    /// Users of the first measurement.
+    #[arg(long, default_value_t = 1_000)]
+    small: usize,
+    /// Where the store and the CSV files go (the store is removed at the end; the CSV
+    /// files are kept for the next run).
+    #[arg(long, default_value = "bench-data")]
+    data: PathBuf,
+    /// Seconds per validate measurement.
+    #[arg(long, default_value_t = 8)]
+    seconds: u64,
+    /// Seconds per console call measured.
+    #[arg(long, default_value_t = 3)]
+    console_seconds: u64,
+    /// Keep-alive connections of the validate measurements.
+    #[arg(long, default_value_t = 4)]
+    connections: usize,
+    /// Keep-alive connections of the console measurements.
+    #[arg(long, default_value_t = 2)]
+    console_connections: usize,
+    /// Keep the store (and the PostgreSQL database) at the end, to look at query plans.
+    #[arg(long)]
+    keep: bool,
 }
 
 #[derive(Args)]
@@ -133,6 +173,18 @@ fn main() {
             no_pgbench: a.no_pgbench,
         }),
         Cmd::Run(a) => run(&a),
+        Cmd::Million(a) => million::run(&million::Options {
+            sae: a.sae,
+            pg: a.pg,
+            users: a.users,
+            small: a.small,
+            data: a.data,
+            seconds: a.seconds,
+            console_seconds: a.console_seconds,
+            connections: a.connections,
+            console_connections: a.console_connections,
+            keep: a.keep,
+        }),
     }
 }
 

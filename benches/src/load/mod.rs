@@ -5,6 +5,8 @@
 pub mod broker;
 pub mod conn;
 pub mod drive;
+pub mod million;
+pub mod million_probes;
 pub mod postgres;
 pub mod scenario;
 pub mod server;

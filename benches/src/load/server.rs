@@ -5,10 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A running `sae serve`, killed when dropped (with its data directory removed).
+/// A running `sae serve`, killed when dropped (with its data directory removed when it is
+/// a temporary one).
 pub struct Node {
     child: Child,
-    dir: tempfile::TempDir,
+    _temp: Option<tempfile::TempDir>,
+    dir: PathBuf,
     /// Where it listens.
     pub addr: SocketAddr,
     /// The `admin` API key of the initial credentials (empty on a node that joined an
@@ -27,7 +29,23 @@ impl Node {
     /// Starts `sae serve` on a fresh data directory; on `database_url` when given (else SQLite
     /// in the data directory); sharing `keyring` (another node's, same database) when given.
     pub fn start(sae: &Path, database_url: Option<&str>, keyring: Option<&Path>) -> Self {
-        let dir = tempfile::tempdir().expect("temporary directory");
+        let temp = tempfile::tempdir().expect("temporary directory");
+        let dir = temp.path().to_owned();
+        Self::start_in(sae, dir, Some(temp), database_url, keyring)
+    }
+
+    /// Starts `sae serve` on the data directory `dir` (kept when the node stops).
+    pub fn start_on(sae: &Path, dir: &Path, database_url: Option<&str>) -> Self {
+        Self::start_in(sae, dir.to_owned(), None, database_url, None)
+    }
+
+    fn start_in(
+        sae: &Path,
+        dir: PathBuf,
+        temp: Option<tempfile::TempDir>,
+        database_url: Option<&str>,
+        keyring: Option<&Path>,
+    ) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -35,7 +53,7 @@ impl Node {
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let mut cmd = Command::new(sae);
         cmd.args(["serve", "--listen", &addr.to_string(), "--data-dir"])
-            .arg(dir.path())
+            .arg(&dir)
             .env("SAE_LOG", "warn")
             .stdout(Stdio::null());
         if let Some(url) = database_url {
@@ -52,6 +70,7 @@ impl Node {
         });
         let mut node = Self {
             child,
+            _temp: temp,
             dir,
             addr,
             key: String::new(),
@@ -67,8 +86,8 @@ impl Node {
             std::thread::sleep(Duration::from_millis(20));
         }
         // Only the node that created the database writes the initial credentials.
-        let creds = std::fs::read_to_string(node.dir.path().join("initial-credentials"))
-            .unwrap_or_default();
+        let creds =
+            std::fs::read_to_string(node.dir.join("initial-credentials")).unwrap_or_default();
         node.key = creds
             .lines()
             .find_map(|l| l.strip_prefix("api_key = "))
@@ -79,7 +98,7 @@ impl Node {
 
     /// This node's keyring file (for a second node on the same database).
     pub fn keyring(&self) -> PathBuf {
-        self.dir.path().join("keyring.json")
+        self.dir.join("keyring.json")
     }
 
     /// The process id.

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::service::AppState;
 use crate::service::caller::Caller;
 use crate::service::error::ServiceError;
-use crate::store::users::{UserFilter, UserOrder};
+use crate::store::user_list::{After, UserFilter, UserOrder};
 
 /// Users per page of the export.
 const PAGE: i64 = 500;
@@ -114,7 +114,11 @@ impl Export {
                     &UserFilter::default(),
                     UserOrder::Id,
                     false,
-                    cursor,
+                    &if cursor > 0 {
+                        After::Row(cursor, None)
+                    } else {
+                        After::Start
+                    },
                     PAGE,
                 )?)
             })
