@@ -21,8 +21,9 @@ pub mod patterns {
     /// An e-mail address: printable ASCII, one `@`, a domain with a dot and no empty label.
     pub const EMAIL: &str = r"^[\x21-\x3F\x41-\x7E]+@[\x21-\x2D\x2F-\x3F\x41-\x7E]+(?:\.[\x21-\x2D\x2F-\x3F\x41-\x7E]+)+$";
     /// A mobile number in any common notation: digits with spaces, parentheses, dashes or
-    /// dots, 8 to 15 digits (after a leading `+` or `00` international prefix).
-    pub const MOBILE: &str = r"^[ ().-]*(?:\+(?:[ ().-]*[0-9]){8,15}|[1-9](?:[ ().-]*[0-9]){7,14}|0[ ().-]*[1-9](?:[ ().-]*[0-9]){6,13}|0[ ().-]*0(?:[ ().-]*[0-9]){8,15})[ ().-]*$";
+    /// dots, 8 to 15 digits (after a leading `+` or `00` international prefix); only spaces
+    /// come before a `+`.
+    pub const MOBILE: &str = r"^(?: *\+(?:[ ().-]*[0-9]){8,15}|[ ().-]*(?:[1-9](?:[ ().-]*[0-9]){7,14}|0[ ().-]*[1-9](?:[ ().-]*[0-9]){6,13}|0[ ().-]*0(?:[ ().-]*[0-9]){8,15}))[ ().-]*$";
     /// A host name (its last label starts with a letter) or an IPv4 address.
     pub const HOST: &str = r"^(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?|(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))$";
     /// An endpoint of an OAuth2 provider: `https`, or `http` to the loopback host.
@@ -75,14 +76,14 @@ pub mod patterns {
     pub const IDEMPOTENCY_KEY: &str = r"^[\x21-\x7E](?:[\t\x20-\x7E]{0,126}[\x21-\x7E])?$";
     /// A destination of an SMS: [`MOBILE`] in international form (a `+`, `00` or nothing
     /// before the country code, which does not start with 0), 8 to 15 digits.
-    pub const SMS_PHONE: &str = r"^[ ().-]*(?:\+[ ().-]*[1-9](?:[ ().-]*[0-9]){7,14}|[1-9](?:[ ().-]*[0-9]){7,14}|0[ ().-]*0[ ().-]*[1-9](?:[ ().-]*[0-9]){7,14})[ ().-]*$";
+    pub const SMS_PHONE: &str = r"^(?: *\+[ ().-]*[1-9](?:[ ().-]*[0-9]){7,14}|[ ().-]*(?:[1-9](?:[ ().-]*[0-9]){7,14}|0[ ().-]*0[ ().-]*[1-9](?:[ ().-]*[0-9]){7,14}))[ ().-]*$";
     /// An e-mail filter of a list, as `normalize_email` reads it: one `@`, something before
     /// it, a domain with a dot and no empty label, no space or control character (spaces at
     /// either end are trimmed).
     pub const EMAIL_FILTER: &str = r"^[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^@\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$";
     /// A mobile filter of a list, as `normalize_mobile` reads it: [`MOBILE`] with any space
     /// (tabs and Unicode spaces too) where [`MOBILE`] takes a space.
-    pub const MOBILE_FILTER: &str = r"^[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*(?:\+(?:[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*[0-9]){8,15}|[1-9](?:[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*[0-9]){7,14}|0[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*[1-9](?:[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*[0-9]){6,13}|0[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*0(?:[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*[0-9]){8,15})[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*$";
+    pub const MOBILE_FILTER: &str = r"^(?:[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*\+(?:[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*[0-9]){8,15}|[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*(?:[1-9](?:[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*[0-9]){7,14}|0[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*[1-9](?:[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*[0-9]){6,13}|0[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*0(?:[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*[0-9]){8,15}))[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*$";
     /// A document filter of a list, as `normalize_document` reads it: some digit.
     pub const DOCUMENT_FILTER: &str = r"^[^\x00]*[0-9][^\x00]*$";
     /// The format of a user export: `csv` (any case) or empty (the default).
