@@ -318,8 +318,36 @@ pub(crate) fn document() -> &'static str {
                 components.insert(name.to_owned(), schema);
             }
         }
+        no_nul(&mut doc);
         doc.to_string()
     })
+}
+
+/// Says on every string schema without a pattern, format, enum or constant that it holds no
+/// NUL character: the server refuses one in every string it reads (`http::extract`).
+fn no_nul(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(m) => {
+            let string = match m.get("type") {
+                Some(Value::String(t)) => t == "string",
+                Some(Value::Array(ts)) => ts.iter().any(|t| t == "string"),
+                _ => false,
+            };
+            let shaped = ["pattern", "format", "enum", "const", "allOf"]
+                .iter()
+                .any(|k| m.contains_key(*k));
+            if string && !shaped {
+                m.insert(
+                    "pattern".into(),
+                    crate::service::input::patterns::NO_NUL.into(),
+                );
+            }
+            m.values_mut().for_each(no_nul);
+        }
+        Value::Array(items) => items.iter_mut().for_each(no_nul),
+        _ => {}
+    }
 }
 
 async fn openapi_json() -> HttpResponse {

@@ -121,7 +121,7 @@ fn nul_path(value: &serde_json::Value, path: &mut String) -> bool {
 
 /// Refuses a body with a NUL in a string (written `\u0000`: a raw NUL is not JSON), naming
 /// the field.
-fn refuse_nul(body: &[u8]) -> Result<(), ApiError> {
+pub(crate) fn refuse_nul(body: &[u8]) -> Result<(), ApiError> {
     if !body.windows(6).any(|w| w == b"\\u0000") {
         return Ok(());
     }

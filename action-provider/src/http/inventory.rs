@@ -20,12 +20,13 @@ pub struct InventoryQuery {
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = r"^[0-9]{1,18}$")]
     pub cursor: Option<String>,
     /// Serials starting with this text.
     pub serial: Option<String>,
     /// `totp`, `hotp` or `opie`.
     #[serde(rename = "type")]
-    #[param(rename = "type")]
+    #[param(rename = "type", inline, value_type = Option<crate::service::input::words::TokenType>)]
     pub kind: Option<String>,
     /// Only assigned (`true`) or only unassigned (`false`) tokens.
     pub assigned: Option<bool>,

@@ -147,7 +147,8 @@ fn request_input(req: &HttpRequest, body: Request) -> Result<RequestInput, ApiEr
 /// Requests a second factor: a fresh code is queued for delivery. An `Idempotency-Key`
 /// header makes retries return the first answer instead of sending another code.
 #[utoipa::path(post, path = "/v1/otp/request", tag = "flows", request_body = Request,
-    params(("Idempotency-Key" = Option<String>, Header, description = "retries with the same key get the same answer")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = r"^[\x21-\x7E](?:[\t\x20-\x7E]{0,126}[\x21-\x7E])?$",
+        description = "retries with the same key get the same answer")),
     responses((status = 202, body = serde_json::Value, description = "{request_id, expires_at}"), (status = 400, body = Problem),
               (status = 404, body = Problem), (status = 409, body = Problem),
               (status = 429, body = Problem), (status = 503, body = Problem)))]

@@ -76,18 +76,28 @@ pub struct ListQuery {
     /// The order: `created` (default), `login`, `name`, `email`, `wallet`; `-` in front
     /// for descending (`-created`: newest first). Users without the value come last
     /// (first with `-`); ties go by creation.
+    #[param(inline)]
     pub sort: Option<UserSort>,
     /// Logins starting with this text (compared case-insensitively, as logins are).
     pub login_prefix: Option<String>,
     /// E-mail address (compared normalised).
+    #[param(
+        max_length = 254,
+        pattern = r"^[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^@\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub email: Option<String>,
     /// Mobile number (compared as E.164 digits).
+    #[param(
+        pattern = r"^(?:[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*\+(?:[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*[0-9]){8,15}|[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*(?:[1-9](?:[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*[0-9]){7,14}|0[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*[1-9](?:[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*[0-9]){6,13}|0[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*0(?:[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*[0-9]){8,15}))[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*$"
+    )]
     pub mobile: Option<String>,
     /// Document (compared as digits).
+    #[param(max_length = 64, pattern = r"^[^\x00]*[0-9][^\x00]*$")]
     pub document: Option<String>,
     /// Wallet name.
     pub wallet: Option<String>,
     /// `active`, `disabled` or `locked`.
+    #[param(inline, value_type = Option<crate::service::input::words::UserStatus>)]
     pub status: Option<String>,
 }
 

@@ -110,11 +110,12 @@ pub async fn put(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SmsTest {
-    /// Destination phone, in any notation a user's mobile may have (`+55 (11) 91234-5678`).
+    /// Destination phone, in any notation a user's mobile may have (`+55 (11) 91234-5678`),
+    /// in international form: a country code never starts with 0.
     #[schema(
         min_length = 1,
         max_length = 40,
-        pattern = r"^[ ().-]*(?:\+(?:[ ().-]*[0-9]){8,15}|[1-9](?:[ ().-]*[0-9]){7,14}|0[ ().-]*[1-9](?:[ ().-]*[0-9]){6,13}|0[ ().-]*0(?:[ ().-]*[0-9]){8,15})[ ().-]*$"
+        pattern = r"^(?: *\+[ ().-]*[1-9](?:[ ().-]*[0-9]){7,14}|[ ().-]*(?:[1-9](?:[ ().-]*[0-9]){7,14}|0[ ().-]*0[ ().-]*[1-9](?:[ ().-]*[0-9]){7,14}))[ ().-]*$"
     )]
     pub phone: String,
     /// Text to send.

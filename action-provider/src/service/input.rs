@@ -21,12 +21,9 @@ pub mod patterns {
     /// An e-mail address: printable ASCII, one `@`, a domain with a dot and no empty label.
     pub const EMAIL: &str = r"^[\x21-\x3F\x41-\x7E]+@[\x21-\x2D\x2F-\x3F\x41-\x7E]+(?:\.[\x21-\x2D\x2F-\x3F\x41-\x7E]+)+$";
     /// A mobile number in any common notation: digits with spaces, parentheses, dashes or
-    /// dots, 8 to 15 digits (after a leading `+` or `00` international prefix).
-    pub const MOBILE: &str = r"^[ ().-]*(?:\+(?:[ ().-]*[0-9]){8,15}|[1-9](?:[ ().-]*[0-9]){7,14}|0[ ().-]*[1-9](?:[ ().-]*[0-9]){6,13}|0[ ().-]*0(?:[ ().-]*[0-9]){8,15})[ ().-]*$";
-    /// An e-mail address, or nothing (a blank optional address).
-    pub const EMAIL_OR_EMPTY: &str = r"^(?:[\x21-\x3F\x41-\x7E]+@[\x21-\x2D\x2F-\x3F\x41-\x7E]+(?:\.[\x21-\x2D\x2F-\x3F\x41-\x7E]+)+)?$";
-    /// A sender: an e-mail address, alone or after a display name (`SAE <sae@example.com>`).
-    pub const MAILBOX: &str = r"^(?:[A-Za-z0-9][A-Za-z0-9 ._-]{0,62} <[\x21-\x3B\x3D\x3F\x41-\x7E]+@[\x21-\x2D\x2F-\x3B\x3D\x3F\x41-\x7E]+(?:\.[\x21-\x2D\x2F-\x3B\x3D\x3F\x41-\x7E]+)+>|[\x21-\x3F\x41-\x7E]+@[\x21-\x2D\x2F-\x3F\x41-\x7E]+(?:\.[\x21-\x2D\x2F-\x3F\x41-\x7E]+)+)$";
+    /// dots, 8 to 15 digits (after a leading `+` or `00` international prefix); only spaces
+    /// come before a `+`.
+    pub const MOBILE: &str = r"^(?: *\+(?:[ ().-]*[0-9]){8,15}|[ ().-]*(?:[1-9](?:[ ().-]*[0-9]){7,14}|0[ ().-]*[1-9](?:[ ().-]*[0-9]){6,13}|0[ ().-]*0(?:[ ().-]*[0-9]){8,15}))[ ().-]*$";
     /// A host name (its last label starts with a letter) or an IPv4 address.
     pub const HOST: &str = r"^(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?|(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))$";
     /// An endpoint of an OAuth2 provider: `https`, or `http` to the loopback host.
@@ -58,6 +55,39 @@ pub mod patterns {
     /// An RFC 3339 time `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` on a real calendar day (the
     /// 29th of February in leap years only), or empty (none).
     pub const RFC3339_OR_EMPTY: &str = r"^(?:(?:[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|[0-9]{4}-(?:0[13-9]|1[0-2])-(?:29|30)|[0-9]{4}-(?:0[13578]|1[02])-31|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29)[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9]))?$";
+    /// A mail address as the mail library (lettre) takes it: a dot-atom local part (letters,
+    /// digits and ``!#$%&'*+/=?^_`{|}~-``, dots between), `@`, and a domain of dot-separated
+    /// labels of those characters that begin and end with a letter or digit (at most 63 each).
+    /// The local part's limit of 64 characters is [`MAIL_LOCAL`].
+    pub const MAIL_ADDRESS: &str = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9](?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{0,61}[A-Za-z0-9])?)+$";
+    /// [`MAIL_ADDRESS`], or nothing (a blank optional address).
+    pub const MAIL_ADDRESS_OR_EMPTY: &str = r"^(?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9](?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{0,61}[A-Za-z0-9])?)+)?$";
+    /// A sender: a [`MAIL_ADDRESS`], alone or after a display name (`SAE <sae@example.com>`).
+    pub const MAILBOX: &str = r"^(?:[A-Za-z0-9][A-Za-z0-9 ._-]{0,62} <[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9](?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{0,61}[A-Za-z0-9])?)+>|[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9](?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{0,61}[A-Za-z0-9])?)+)$";
+    /// The local part of a mail address (before the `@`, after a display name's `<`) is at
+    /// most 64 characters (RFC 5321; the mail library refuses more). Paired with the address
+    /// patterns above (`allOf`): one regular expression cannot bound a dot-atom's length.
+    pub const MAIL_LOCAL: &str = r"^(?:[^<]*<)?[^<@]{0,64}(?:@|$)";
+    /// Text of any kind but the NUL character, which no string of the API may hold
+    /// (PostgreSQL cannot store it): put by `http::docs` on every string without a pattern.
+    pub const NO_NUL: &str = r"^[^\x00]*$";
+    /// An `Idempotency-Key` header: 1 to 128 visible ASCII characters (spaces and tabs only
+    /// inside: HTTP trims a header's ends).
+    pub const IDEMPOTENCY_KEY: &str = r"^[\x21-\x7E](?:[\t\x20-\x7E]{0,126}[\x21-\x7E])?$";
+    /// A destination of an SMS: [`MOBILE`] in international form (a `+`, `00` or nothing
+    /// before the country code, which does not start with 0), 8 to 15 digits.
+    pub const SMS_PHONE: &str = r"^(?: *\+[ ().-]*[1-9](?:[ ().-]*[0-9]){7,14}|[ ().-]*(?:[1-9](?:[ ().-]*[0-9]){7,14}|0[ ().-]*0[ ().-]*[1-9](?:[ ().-]*[0-9]){7,14}))[ ().-]*$";
+    /// An e-mail filter of a list, as `normalize_email` reads it: one `@`, something before
+    /// it, a domain with a dot and no empty label, no space or control character (spaces at
+    /// either end are trimmed).
+    pub const EMAIL_FILTER: &str = r"^[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^@\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$";
+    /// A mobile filter of a list, as `normalize_mobile` reads it: [`MOBILE`] with any space
+    /// (tabs and Unicode spaces too) where [`MOBILE`] takes a space.
+    pub const MOBILE_FILTER: &str = r"^(?:[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*\+(?:[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*[0-9]){8,15}|[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*(?:[1-9](?:[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*[0-9]){7,14}|0[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*[1-9](?:[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*[0-9]){6,13}|0[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*0(?:[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*[0-9]){8,15}))[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000().-]*$";
+    /// A document filter of a list, as `normalize_document` reads it: some digit.
+    pub const DOCUMENT_FILTER: &str = r"^[^\x00]*[0-9][^\x00]*$";
+    /// The format of a user export: `csv` (any case) or empty (the default).
+    pub const EXPORT_FORMAT: &str = r"^(?:[Cc][Ss][Vv])?$";
     /// The folder of a POP3 account: POP3 reads only the inbox, so `INBOX` (any case) or none.
     pub const POP3_FOLDER: &str = r"^[ ]*(?:[Ii][Nn][Bb][Oo][Xx])?[ ]*$";
 
@@ -99,11 +129,6 @@ pub mod patterns {
             "document",
             DOCUMENT,
             "must contain a digit and no control characters",
-        ),
-        (
-            "email_or_empty",
-            EMAIL_OR_EMPTY,
-            "must be an e-mail address, or empty",
         ),
         (
             "mailbox",
@@ -150,6 +175,52 @@ pub mod patterns {
             "pop3_folder",
             POP3_FOLDER,
             "must be INBOX or empty: POP3 reads only the inbox",
+        ),
+        (
+            "mail_address",
+            MAIL_ADDRESS,
+            "must be a mail address (name@domain.example; letters, digits and !#$%&'*+/=?^_`{|}~- around single dots)",
+        ),
+        (
+            "mail_address_or_empty",
+            MAIL_ADDRESS_OR_EMPTY,
+            "must be a mail address (name@domain.example), or empty",
+        ),
+        (
+            "mail_local",
+            MAIL_LOCAL,
+            "the part before the @ must be at most 64 characters",
+        ),
+        (
+            "no_nul",
+            NO_NUL,
+            "must not contain the NUL character (U+0000)",
+        ),
+        (
+            "idempotency_key",
+            IDEMPOTENCY_KEY,
+            "must be 1 to 128 visible ASCII characters",
+        ),
+        (
+            "sms_phone",
+            SMS_PHONE,
+            "must be an international phone number: 8 to 15 digits, the country code first (with +, 00 or nothing in front)",
+        ),
+        (
+            "email_filter",
+            EMAIL_FILTER,
+            "must be an e-mail address (name@domain.example)",
+        ),
+        (
+            "mobile_filter",
+            MOBILE_FILTER,
+            "must be a phone number: 8 to 15 digits, with spaces, parentheses, dashes or dots, and a + or 00 in front for the country code",
+        ),
+        ("document_filter", DOCUMENT_FILTER, "must contain a digit"),
+        (
+            "export_format",
+            EXPORT_FORMAT,
+            "must be csv or empty: csv is the only format",
         ),
         ("opie_seed", OPIE_SEED, "must be 1 to 16 letters or digits"),
         ("opie_hex", OPIE_HEX, "must be 16 hexadecimal digits"),
@@ -208,6 +279,28 @@ pub mod words {
         totp,
         /// Event based.
         hotp,
+    }
+
+    /// `totp`, `hotp` or `opie`.
+    #[derive(ToSchema)]
+    pub enum TokenType {
+        /// Time based.
+        totp,
+        /// Event based.
+        hotp,
+        /// One-time passwords on paper (or computed by the client).
+        opie,
+    }
+
+    /// `active`, `disabled` or `locked`.
+    #[derive(ToSchema)]
+    pub enum UserStatus {
+        /// Neither disabled nor locked.
+        active,
+        /// Disabled.
+        disabled,
+        /// Locked.
+        locked,
     }
 
     /// `sms`, `email` or `voice`.

@@ -45,6 +45,7 @@ pub mod retention;
 pub mod rules;
 pub mod schemas;
 pub mod schemas_mail;
+pub mod schemas_sms;
 pub mod smtp;
 pub mod tokens;
 pub mod user_list;

@@ -46,6 +46,13 @@ fn name(max: u64) -> Value {
 }
 
 documented! {
+    /// `PUT /v1/delivery/sms` and `PUT /v1/delivery/voice`: the broker document.
+    SmsConfig = super::schemas_sms::sms_config();
+
+    /// A mail address as the mail library takes it (the local part at most 64 characters).
+    MailAddress = json!({"type": "string", "maxLength": 254,
+        "allOf": [{"pattern": patterns::MAIL_LOCAL}, {"pattern": patterns::MAIL_ADDRESS}]});
+
     /// `POST /v1/messages`: a template (`id` required), `subject` for e-mail only.
     TemplateNew = template(true);
 
@@ -373,13 +380,14 @@ fn profile(new: bool) -> Value {
 
 /// An SMTP account; the password is required with `auth: password` on creation.
 fn account(new: bool) -> Value {
-    let email_or_empty =
-        json!({"type": ["string", "null"], "maxLength": 254, "pattern": patterns::EMAIL_OR_EMPTY});
+    let email_or_empty = json!({"type": ["string", "null"], "maxLength": 254,
+        "allOf": [{"pattern": patterns::MAIL_LOCAL}, {"pattern": patterns::MAIL_ADDRESS_OR_EMPTY}]});
     let props = json!({
         "name": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": patterns::NAME},
         "active": {"type": "boolean"},
         "default": {"type": "boolean"},
-        "sender": {"type": "string", "maxLength": 254, "pattern": patterns::MAILBOX},
+        "sender": {"type": "string", "maxLength": 254,
+            "allOf": [{"pattern": patterns::MAIL_LOCAL}, {"pattern": patterns::MAILBOX}]},
         "reply_to": email_or_empty,
         "return_path": email_or_empty,
         "confirmation_address": email_or_empty,
@@ -393,7 +401,7 @@ fn account(new: bool) -> Value {
         "auth": {"type": ["string", "null"], "enum": ["none", "password", "oauth2", null]},
         "username": {"type": ["string", "null"], "maxLength": 255, "pattern": patterns::LINE},
         "password": {"type": ["string", "null"], "maxLength": 1024},
-        "oauth2_profile": {"type": ["integer", "null"], "minimum": 1},
+        "oauth2_profile": {"type": ["integer", "null"], "minimum": 1, "maximum": i64::MAX},
         "ignore_cert_errors": {"type": "boolean"}
     });
     let with_username = json!({"required": ["username"], "properties": {"username": {"type": "string", "minLength": 1, "pattern": patterns::NAME}}});
@@ -487,7 +495,7 @@ mod tests {
     #[test]
     fn every_documented_shape_is_a_schema_with_a_type() {
         let names: Vec<&str> = raw().iter().map(|(n, _)| *n).collect();
-        assert_eq!(names.len(), 18, "{names:?}");
+        assert_eq!(names.len(), 20, "{names:?}");
         for (name, schema) in raw() {
             assert!(
                 schema.get("type").is_some() || schema.get("oneOf").is_some(),

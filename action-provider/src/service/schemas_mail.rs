@@ -65,7 +65,7 @@ pub fn inbound(new: bool) -> Value {
         "username": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": patterns::NAME},
         "password": {"type": ["string", "null"], "maxLength": 1024,
             "description": "Never answered; on PUT, omitted or null keeps the stored one while the server stays."},
-        "oauth2_profile": {"type": ["integer", "null"], "minimum": 1},
+        "oauth2_profile": {"type": ["integer", "null"], "minimum": 1, "maximum": i64::MAX},
         "mechanism": {"type": ["string", "null"], "enum": ["xoauth2", "oauthbearer", null],
             "description": "SASL mechanism with OAuth2 (default xoauth2)."},
         "folder": {"type": ["string", "null"], "maxLength": 255, "pattern": patterns::LINE,
@@ -114,7 +114,8 @@ pub fn notifications() -> Value {
         "required": ["recipients", "events", "min_interval_s"],
         "properties": {
             "recipients": {"type": "array", "maxItems": 20,
-                "items": {"type": "string", "maxLength": 254, "pattern": patterns::EMAIL}},
+                "items": {"type": "string", "maxLength": 254,
+                    "allOf": [{"pattern": patterns::MAIL_LOCAL}, {"pattern": patterns::MAIL_ADDRESS}]}},
             "events": {"type": "array", "maxItems": 50, "items": {"type": "string", "enum": [
                 "user_locked", "admin_locked", "broker_failover", "brokers_down",
                 "oauth2_reauthorization", "bounce_storm"]}},

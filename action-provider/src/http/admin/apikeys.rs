@@ -12,7 +12,8 @@ use crate::service::caller::Caller;
 
 /// Creates an API key; the key is in this answer only.
 #[utoipa::path(post, operation_id = "apikeys_create", path = "/v1/apikeys", tag = "administration", request_body = CreateKey,
-    responses((status = 201, body = KeyView), (status = 400, body = Problem)))]
+    responses((status = 201, body = KeyView), (status = 400, body = Problem),
+        (status = 404, body = Problem, description = "`group` names no administrator group")))]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,

@@ -33,6 +33,7 @@ pub struct Filters {
     #[param(format = DateTime)]
     pub until: Option<String>,
     /// `-at` newest first (default), `at` oldest first.
+    #[param(inline)]
     pub sort: Option<TimeOrder>,
     /// Items per page, 1..=500 (default 50).
     #[param(minimum = 1, maximum = 500)]

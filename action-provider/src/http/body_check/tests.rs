@@ -218,3 +218,85 @@ fn whole_numbers_are_integers() {
     whole_numbers(&mut body);
     assert!(check(&schema, &body).is_empty());
 }
+
+/// Strings over `pieces`, all of up to `max` pieces (breadth first).
+fn strings(pieces: &[&str], max: usize) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut level = vec![String::new()];
+    for _ in 0..max {
+        level = level
+            .iter()
+            .flat_map(|s| pieces.iter().map(move |p| format!("{s}{p}")))
+            .collect();
+        out.extend(level.iter().cloned());
+    }
+    out
+}
+
+/// The mail address patterns take only what the mail library takes (every string of up to
+/// six pieces, and local parts and labels at their length limits).
+#[test]
+fn mail_address_patterns_take_what_the_mail_library_takes() {
+    let local = pattern(patterns::MAIL_LOCAL).unwrap();
+    let address = pattern(patterns::MAIL_ADDRESS).unwrap();
+    let either = pattern(patterns::MAIL_ADDRESS_OR_EMPTY).unwrap();
+    let takes = |s: &str| delivery::email::OutgoingMail::test(s, "t").is_ok();
+    let mut matched = 0;
+    let pieces = [
+        "a", "Z9", ".", "@", "-", "+_", "\"", " ", "é", "<", "[1]", "b.c",
+    ];
+    let long = [
+        "x".repeat(64),
+        "x".repeat(65),
+        "y".repeat(63),
+        "y".repeat(64),
+    ];
+    let mut all = strings(&pieces, 5);
+    for l in &long {
+        all.push(format!("{l}@example.com"));
+        all.push(format!("a@{l}.com"));
+    }
+    for s in &all {
+        let ok = local.is_match(s) && address.is_match(s);
+        assert_eq!(ok, local.is_match(s) && either.is_match(s) && !s.is_empty());
+        if ok {
+            matched += 1;
+            assert!(
+                takes(s),
+                "{s:?} matches the patterns but the mail library refuses it"
+            );
+        }
+    }
+    assert!(matched > 300, "{matched}");
+    for s in [
+        "ana@example.com",
+        "a.b+c@x-y.example",
+        &format!("{}@e.com", "x".repeat(64)),
+    ] {
+        assert!(local.is_match(s) && address.is_match(s), "{s}");
+    }
+    assert!(!local.is_match(&format!("{}@e.com", "x".repeat(65))));
+}
+
+/// The SMS test number pattern takes exactly what the server reads as a destination.
+#[test]
+fn the_sms_phone_pattern_takes_exactly_what_the_server_sends_to() {
+    let phone = pattern(patterns::SMS_PHONE).unwrap();
+    let mobile = pattern(patterns::MOBILE).unwrap();
+    let pieces = [
+        "+", "0", "1", "55", "9876", "54321", " ", "(", ")", "-", ".", "a",
+    ];
+    let mut checked = 0;
+    for s in strings(&pieces, 5) {
+        let server = sae_core::config::normalize_mobile(&s)
+            .ok()
+            .and_then(|n| delivery::SmsMessage::test(&n, "x").ok())
+            .is_some();
+        assert_eq!(phone.is_match(&s), server, "{s:?}");
+        if mobile.is_match(&s) {
+            assert!(sae_core::config::normalize_mobile(&s).is_ok(), "{s:?}");
+        }
+        checked += 1;
+    }
+    assert!(checked > 100_000, "{checked}");
+}

@@ -41,6 +41,7 @@ fn json_body<'a>(
             "the body must be JSON (Content-Type: application/json)",
         ));
     }
+    crate::http::extract::refuse_nul(body)?;
     Ok(body)
 }
 
@@ -53,7 +54,7 @@ pub async fn get_sms(state: web::Data<AppState>, caller: Caller) -> Answer {
 
 /// Replaces the SMS broker configuration. A secret omitted (or null) keeps the stored one
 /// while the broker's address is unchanged.
-#[utoipa::path(put, path = "/v1/delivery/sms", tag = "delivery", request_body = serde_json::Value,
+#[utoipa::path(put, path = "/v1/delivery/sms", tag = "delivery", request_body = crate::service::schemas::SmsConfig,
     responses((status = 200, body = serde_json::Value), (status = 400, body = Problem)))]
 pub async fn put_sms(
     state: web::Data<AppState>,
@@ -73,7 +74,7 @@ pub async fn get_voice(state: web::Data<AppState>, caller: Caller) -> Answer {
 }
 
 /// Stores a voice configuration (same shape as SMS). The service stays disabled.
-#[utoipa::path(put, path = "/v1/delivery/voice", tag = "delivery", request_body = serde_json::Value,
+#[utoipa::path(put, path = "/v1/delivery/voice", tag = "delivery", request_body = crate::service::schemas::SmsConfig,
     responses((status = 200, body = serde_json::Value), (status = 400, body = Problem)))]
 pub async fn put_voice(
     state: web::Data<AppState>,
@@ -134,6 +135,7 @@ pub struct ReportQuery {
     /// One outcome (`delivered`, `failed`).
     pub outcome: Option<String>,
     /// `at` oldest first (default), `-at` newest first.
+    #[param(inline)]
     pub sort: Option<TimeOrder>,
     /// Items per page, 1..=500 (default 50).
     #[param(minimum = 1, maximum = 500)]

@@ -23,6 +23,7 @@ const PAGE: i64 = 500;
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// `csv` (the only format, and the default; empty means the default).
+    #[param(pattern = r"^(?:[Cc][Ss][Vv])?$")]
     pub format: Option<String>,
     /// Include the stored password hashes (audited as a disclosure).
     pub password_hash: Option<bool>,

@@ -452,10 +452,7 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<(), Se
 #[serde(deny_unknown_fields)]
 pub struct TestBody {
     /// Where to send the test mail.
-    #[schema(
-        max_length = 254,
-        pattern = r"^[\x21-\x3F\x41-\x7E]+@[\x21-\x2D\x2F-\x3F\x41-\x7E]+(?:\.[\x21-\x2D\x2F-\x3F\x41-\x7E]+)+$"
-    )]
+    #[schema(value_type = crate::service::schemas::MailAddress)]
     pub to: String,
 }
 
