@@ -103,7 +103,8 @@ pub struct ListQuery {
 
 /// Lists users, filtered, a page at a time.
 #[utoipa::path(get, path = "/v1/users", tag = "users", params(ListQuery),
-    responses((status = 200, body = serde_json::Value), (status = 400, body = Problem)))]
+    responses((status = 200, body = serde_json::Value), (status = 400, body = Problem),
+        (status = 404, body = Problem, description = "`cursor` names a user deleted since (with a sort other than `created`): start from the first page")))]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,

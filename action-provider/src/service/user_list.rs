@@ -185,8 +185,11 @@ pub async fn list(
                 id if order == UserOrder::Id => After::Row(id, None),
                 id => After::Row(
                     id,
+                    // The page ended at a user since deleted: where it ended in this
+                    // order is gone with it (404 on the cursor, like any field naming
+                    // something that does not exist).
                     c.user_sort_value(order, id)?.ok_or_else(|| {
-                        ServiceError::field(
+                        ServiceError::missing(
                             "cursor",
                             "its user was deleted: start from the first page",
                         )
