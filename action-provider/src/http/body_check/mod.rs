@@ -67,15 +67,19 @@ const MAX_PROBLEMS: usize = 50;
 
 /// The components of the OpenAPI document (for `$ref`s), as JSON.
 fn components() -> &'static Map<String, Value> {
+    /// The part of the document read here; the rest is skipped without being kept.
+    #[derive(serde::Deserialize)]
+    struct Doc {
+        components: Components,
+    }
+    #[derive(serde::Deserialize)]
+    struct Components {
+        schemas: Map<String, Value>,
+    }
     static COMPONENTS: OnceLock<Map<String, Value>> = OnceLock::new();
     COMPONENTS.get_or_init(|| {
-        serde_json::from_str::<Value>(super::docs::document())
-            .ok()
-            .and_then(|d| d.pointer("/components/schemas").cloned())
-            .and_then(|v| match v {
-                Value::Object(m) => Some(m),
-                _ => None,
-            })
+        serde_json::from_str::<Doc>(super::docs::document())
+            .map(|d| d.components.schemas)
             .unwrap_or_default()
     })
 }
