@@ -69,8 +69,8 @@ pub(super) enum Backend {
 }
 
 /// Committer threads (and connections) of a PostgreSQL group commit: while one batch waits
-/// for its statements' round trips, others run.
-const PG_COMMITTERS: usize = 4;
+/// for its statements' round trips, others run (each serves the lock keys of its shard).
+const PG_COMMITTERS: usize = 8;
 
 /// A pool's group committer, started at its first use (commands that never write through
 /// it start no thread).

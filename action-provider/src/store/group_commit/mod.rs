@@ -5,7 +5,8 @@
 //! updates the WAL index. PostgreSQL pays a round trip per statement and a commit record per
 //! transaction. Under load most of a decision's cost is that fixed per-transaction work.
 //! A [`GroupCommit`] owns dedicated connections, each on a thread of its own (one on SQLite,
-//! a few on PostgreSQL): a committer takes every job that is waiting (up to [`MAX_BATCH`]),
+//! a few on PostgreSQL, each job going to the committer of its lock key, so the writes of one
+//! user always share batches): a committer takes every job that is waiting (up to [`MAX_BATCH`]),
 //! opens one transaction (`BEGIN IMMEDIATE` on SQLite), runs each job inside its own
 //! savepoint (a failing job is rolled back alone, exactly as if it had its own transaction),
 //! commits once, and only then answers each job. An answer therefore always describes a
@@ -35,13 +36,29 @@ use super::error::{GroupCommitError, StoreError};
 /// Most jobs committed together.
 pub const MAX_BATCH: usize = 256;
 
-/// A connection a batch can run on: how a batch transaction begins.
+/// A connection a batch can run on: how a batch transaction begins, and how each job gets a
+/// savepoint of its own.
 pub trait BatchConn: Connection + Send + 'static {
     /// Runs `f` as the batch's transaction.
     fn batch_transaction(
         &mut self,
         f: impl FnOnce(&mut Self) -> QueryResult<()>,
     ) -> QueryResult<()>;
+
+    /// Runs one job in a savepoint of its own: an `Err` of `body` rolls back that job's writes
+    /// only. `open`: whether the previous job's savepoint is still open (see
+    /// [`Self::end_jobs`]). The outer `Err`: a savepoint could not be taken, released or
+    /// rolled back; the batch must then not commit.
+    fn job<T, E>(
+        &mut self,
+        open: &mut bool,
+        body: impl FnOnce(&mut Self) -> Result<T, E>,
+    ) -> QueryResult<Result<T, E>>
+    where
+        E: From<diesel::result::Error>;
+
+    /// After the last job: releases its savepoint if still open.
+    fn end_jobs(&mut self, open: bool) -> QueryResult<()>;
 }
 
 impl BatchConn for SqliteConnection {
@@ -51,7 +68,26 @@ impl BatchConn for SqliteConnection {
     ) -> QueryResult<()> {
         self.immediate_transaction(f)
     }
+
+    /// Diesel's nested transaction: SQLite's savepoints cost no round trip.
+    fn job<T, E>(
+        &mut self,
+        _open: &mut bool,
+        body: impl FnOnce(&mut Self) -> Result<T, E>,
+    ) -> QueryResult<Result<T, E>>
+    where
+        E: From<diesel::result::Error>,
+    {
+        Ok(self.transaction(body))
+    }
+
+    fn end_jobs(&mut self, _open: bool) -> QueryResult<()> {
+        Ok(())
+    }
 }
+
+/// The savepoint of the running job on PostgreSQL.
+const PG_JOB_SAVEPOINT: &str = "sae_job";
 
 impl BatchConn for PgConnection {
     fn batch_transaction(
@@ -60,15 +96,65 @@ impl BatchConn for PgConnection {
     ) -> QueryResult<()> {
         self.transaction(f)
     }
+
+    /// Each savepoint statement is a round trip to the server, and the jobs of a batch run
+    /// one after the other, so a job releases the previous job's savepoint and takes its own
+    /// in one message (two statements), instead of diesel's SAVEPOINT … RELEASE pair per job.
+    /// After an `Err` the job's savepoint is rolled back and released at once. A job that
+    /// leaves the transaction failed while answering `Ok` makes the next release fail: the
+    /// whole batch is then rolled back and answered with the error (never acknowledged).
+    fn job<T, E>(
+        &mut self,
+        open: &mut bool,
+        body: impl FnOnce(&mut Self) -> Result<T, E>,
+    ) -> QueryResult<Result<T, E>>
+    where
+        E: From<diesel::result::Error>,
+    {
+        use diesel::connection::SimpleConnection as _;
+        let sp = PG_JOB_SAVEPOINT;
+        if *open {
+            self.batch_execute(&format!("RELEASE SAVEPOINT {sp}; SAVEPOINT {sp}"))?;
+        } else {
+            self.batch_execute(&format!("SAVEPOINT {sp}"))?;
+        }
+        *open = true;
+        let result = body(self);
+        if result.is_err() {
+            *open = false;
+            self.batch_execute(&format!(
+                "ROLLBACK TO SAVEPOINT {sp}; RELEASE SAVEPOINT {sp}"
+            ))?;
+        }
+        Ok(result)
+    }
+
+    fn end_jobs(&mut self, open: bool) -> QueryResult<()> {
+        use diesel::connection::SimpleConnection as _;
+        if open {
+            self.batch_execute(&format!("RELEASE SAVEPOINT {PG_JOB_SAVEPOINT}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// How running a job went.
+enum Ran {
+    /// It ran (its own result, `Ok` or `Err`, is kept for its answer).
+    Done,
+    /// It panicked: the connection's transaction state is unknown.
+    Panicked,
+    /// Its savepoint could not be managed: the batch cannot commit.
+    Broken(diesel::result::Error),
 }
 
 /// A write job of the batch.
 trait Job<C>: Send {
     /// Its lock key (see the module documentation).
     fn key(&self) -> i64;
-    /// Runs the job inside the batch transaction (in its own savepoint). `false` when it
-    /// panicked: the connection's transaction state is then unknown.
-    fn run(&mut self, conn: &mut C) -> bool;
+    /// Runs the job inside the batch transaction, in its own savepoint (`open`: see
+    /// [`BatchConn::job`]).
+    fn run(&mut self, conn: &mut C, open: &mut bool) -> Ran;
     /// Answers the job: `Err` when the batch did not commit.
     fn finish(self: Box<Self>, commit: Result<(), GroupCommitError>);
 }
@@ -94,18 +180,18 @@ where
         self.key
     }
 
-    fn run(&mut self, conn: &mut C) -> bool {
+    fn run(&mut self, conn: &mut C, open: &mut bool) -> Ran {
         let Some(body) = self.body.take() else {
-            return true;
+            return Ran::Done;
         };
-        // A nested `transaction` is a savepoint: an `Err` rolls back this job only.
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| conn.transaction(body)));
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| conn.job(open, body)));
         match outcome {
-            Ok(r) => {
+            Ok(Ok(r)) => {
                 self.result = Some(r);
-                true
+                Ran::Done
             }
-            Err(_) => false,
+            Ok(Err(e)) => Ran::Broken(e),
+            Err(_) => Ran::Panicked,
         }
     }
 
@@ -125,7 +211,8 @@ type Jobs<C> = Box<dyn Job<C>>;
 
 /// The group committer of one database.
 pub struct GroupCommit<C> {
-    jobs: SyncSender<Jobs<C>>,
+    /// One queue per committer; a job goes to the committer of its key.
+    queues: Vec<SyncSender<Jobs<C>>>,
 }
 
 impl<C> std::fmt::Debug for GroupCommit<C> {
@@ -147,16 +234,17 @@ impl<C: BatchConn> GroupCommit<C> {
     where
         O: Fn() -> Result<C, String> + Send + Sync + 'static,
     {
-        let (jobs, rx) = sync_channel::<Jobs<C>>(MAX_BATCH * 4);
-        let rx = Arc::new(Mutex::new(rx));
         let open = Arc::new(open);
+        let mut queues = Vec::with_capacity(committers.max(1));
         for i in 0..committers.max(1) {
-            let (open, rx, writer) = (Arc::clone(&open), Arc::clone(&rx), writer.clone());
+            let (queue, rx) = sync_channel::<Jobs<C>>(MAX_BATCH * 4);
+            queues.push(queue);
+            let (open, writer) = (Arc::clone(&open), writer.clone());
             std::thread::Builder::new()
                 .name(format!("sae-group-commit-{i}"))
                 .spawn(move || run(&*open, &rx, writer.as_deref()))?;
         }
-        Ok(Self { jobs })
+        Ok(Self { queues })
     }
 
     /// Runs `body` as one write transaction of the next batch; blocks until the batch has
@@ -211,7 +299,12 @@ impl<C: BatchConn> GroupCommit<C> {
             result: None,
             reply,
         });
-        self.jobs.send(job).map_err(|_| gone())
+        // Jobs of one key (one user) always go to the same committer: they share its batches
+        // (one row lock per batch) instead of batches of several committers queueing for the
+        // row of a hot key, one commit after the other.
+        let n = i64::try_from(self.queues.len()).unwrap_or(1);
+        let shard = usize::try_from(key.rem_euclid(n)).unwrap_or(0);
+        self.queues[shard].send(job).map_err(|_| gone())
     }
 }
 
@@ -221,8 +314,7 @@ fn gone<E: From<StoreError>>() -> E {
 
 /// Takes the next batch: blocks for its first job, then takes whatever else is waiting.
 /// `false` when every sender is gone.
-fn next_batch<C>(rx: &Mutex<Receiver<Jobs<C>>>, batch: &mut Vec<Jobs<C>>) -> bool {
-    let rx = rx.lock().unwrap_or_else(PoisonError::into_inner);
+fn next_batch<C>(rx: &Receiver<Jobs<C>>, batch: &mut Vec<Jobs<C>>) -> bool {
     let Ok(first) = rx.recv() else {
         return false;
     };
@@ -236,7 +328,7 @@ fn next_batch<C>(rx: &Mutex<Receiver<Jobs<C>>>, batch: &mut Vec<Jobs<C>>) -> boo
     true
 }
 
-fn run<C, O>(open: &O, rx: &Mutex<Receiver<Jobs<C>>>, writer: Option<&Mutex<()>>)
+fn run<C, O>(open: &O, rx: &Receiver<Jobs<C>>, writer: Option<&Mutex<()>>)
 where
     C: BatchConn,
     O: Fn() -> Result<C, String>,
@@ -260,13 +352,18 @@ where
         let committed = {
             let _writer = writer.map(|w| w.lock().unwrap_or_else(PoisonError::into_inner));
             c.batch_transaction(|c| {
+                let mut open = false;
                 for job in &mut batch {
-                    if !job.run(c) {
-                        panicked = true;
-                        return Err(diesel::result::Error::RollbackTransaction);
+                    match job.run(c, &mut open) {
+                        Ran::Done => {}
+                        Ran::Panicked => {
+                            panicked = true;
+                            return Err(diesel::result::Error::RollbackTransaction);
+                        }
+                        Ran::Broken(e) => return Err(e),
                     }
                 }
-                Ok(())
+                c.end_jobs(open)
             })
         };
         if panicked || committed.is_err() {
@@ -294,205 +391,4 @@ where
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "a panic is the test failure report")]
-mod tests {
-    use super::*;
-    use diesel::connection::SimpleConnection as _;
-    use diesel::prelude::*;
-
-    diesel::table! {
-        t (id) {
-            id -> BigInt,
-            v -> BigInt,
-        }
-    }
-
-    fn open(dir: &std::path::Path) -> SqliteConnection {
-        let url = dir.join("g.db").display().to_string();
-        let mut c = SqliteConnection::establish(&url).unwrap();
-        c.batch_execute(
-            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000;
-             CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v BIGINT NOT NULL);",
-        )
-        .unwrap();
-        c
-    }
-
-    fn wave(group: &Arc<GroupCommit<SqliteConnection>>, ids: std::ops::Range<i64>) -> Vec<i64> {
-        let handles: Vec<_> = ids
-            .map(|i| {
-                let group = Arc::clone(group);
-                std::thread::spawn(move || {
-                    group.write(i, move |c| {
-                        diesel::insert_into(t::table)
-                            .values((t::id.eq(i), t::v.eq(i)))
-                            .execute(c)
-                            .map_err(StoreError::from)?;
-                        if i % 7 == 0 {
-                            return Err(StoreError::from(
-                                diesel::result::Error::RollbackTransaction,
-                            ));
-                        }
-                        assert!(i != 50, "job {i} panics after its insert");
-                        Ok(i)
-                    })
-                })
-            })
-            .collect();
-        let mut ok: Vec<i64> = handles
-            .into_iter()
-            .filter_map(|h| h.join().unwrap().ok())
-            .collect();
-        ok.sort_unstable();
-        ok
-    }
-
-    #[test]
-    fn failing_jobs_roll_back_alone_and_a_panic_rolls_back_its_batch() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut reader = open(dir.path());
-        let path = dir.path().to_owned();
-        let group =
-            Arc::new(GroupCommit::start(move || Ok(open(&path)), Some(Arc::default()), 1).unwrap());
-        let first = wave(&group, 0..100);
-        assert!(
-            first.iter().all(|i| i % 7 != 0 && *i != 50),
-            "failed or panicked jobs are never acknowledged: {first:?}"
-        );
-        // After the panic the committer reopens its connection and goes on: every job of a
-        // later wave that does not fail is acknowledged.
-        let second = wave(&group, 100..200);
-        let expected: Vec<i64> = (100..200).filter(|i| i % 7 != 0).collect();
-        assert_eq!(second, expected);
-        // Exactly the acknowledged writes are in the database.
-        let stored: Vec<i64> = t::table
-            .select(t::id)
-            .order(t::id)
-            .load(&mut reader)
-            .unwrap();
-        let acknowledged: Vec<i64> = first.into_iter().chain(second).collect();
-        assert_eq!(stored, acknowledged, "rows");
-    }
-
-    #[test]
-    fn a_failed_commit_acknowledges_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut reader = open(dir.path());
-        let path = dir.path().to_owned();
-        let group = GroupCommit::start(move || Ok(open(&path)), Some(Arc::default()), 1).unwrap();
-        // A deferred foreign key violation fails only at COMMIT.
-        reader
-            .batch_execute(
-                "CREATE TABLE p (id INTEGER PRIMARY KEY);
-                 CREATE TABLE ch (id INTEGER PRIMARY KEY,
-                    p BIGINT REFERENCES p (id) DEFERRABLE INITIALLY DEFERRED);",
-            )
-            .unwrap();
-        let r: Result<(), StoreError> = group.write(0, |c: &mut SqliteConnection| {
-            c.batch_execute("PRAGMA foreign_keys = ON")?;
-            Ok(())
-        });
-        r.unwrap();
-        let r: Result<i32, StoreError> = group.write(0, |c: &mut SqliteConnection| {
-            c.batch_execute("INSERT INTO ch (id, p) VALUES (1, 42)")?;
-            Ok(1)
-        });
-        assert!(
-            r.is_err(),
-            "the commit failed, so the job must not be acknowledged"
-        );
-        let n: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
-            "(SELECT COUNT(*) FROM ch)",
-        ))
-        .get_result(&mut reader)
-        .unwrap();
-        assert_eq!(n, 0);
-    }
-
-    /// A fresh PostgreSQL database on the cluster of `SAE_TEST_PG_URL`, or `None` (skipped)
-    /// when it is not set.
-    fn fresh_pg() -> Option<String> {
-        use diesel::pg::PgConnection;
-        let Ok(base) = std::env::var("SAE_TEST_PG_URL") else {
-            assert!(
-                std::env::var("SAE_REQUIRE_PEERS").as_deref() != Ok("1"),
-                "SAE_TEST_PG_URL is not set but SAE_REQUIRE_PEERS=1"
-            );
-            eprintln!("skipped: no PostgreSQL (set SAE_TEST_PG_URL)");
-            return None;
-        };
-        let name = format!("sae_gc_{}", std::process::id());
-        let mut admin = PgConnection::establish(&base).unwrap();
-        // Separate statements: a multi-statement string is one implicit transaction, in
-        // which PostgreSQL refuses CREATE/DROP DATABASE.
-        admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
-            .unwrap();
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .unwrap();
-        let (prefix, _) = base.rsplit_once('/').unwrap();
-        Some(format!("{prefix}/{name}"))
-    }
-
-    #[test]
-    fn batches_of_two_postgres_nodes_never_deadlock_and_every_acknowledged_write_holds() {
-        use diesel::pg::PgConnection;
-        let Some(url) = fresh_pg() else { return };
-        const KEYS: i64 = 8;
-        let mut reader = PgConnection::establish(&url).unwrap();
-        reader
-            .batch_execute(&format!(
-                "CREATE TABLE t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL);
-                 INSERT INTO t SELECT g, 0 FROM generate_series(0, {}) g;",
-                KEYS - 1
-            ))
-            .unwrap();
-        // Two "nodes", each with two committers, on the one database.
-        let nodes: Vec<Arc<GroupCommit<PgConnection>>> = (0..2)
-            .map(|_| {
-                let url = url.clone();
-                let open = move || PgConnection::establish(&url).map_err(|e| e.to_string());
-                Arc::new(GroupCommit::start(open, None, 2).unwrap())
-            })
-            .collect();
-        // Each job locks its key's row and increments it; concurrent batches hold several
-        // rows each, so without the key order two batches would deadlock.
-        let handles: Vec<_> = (0..32i64)
-            .map(|w| {
-                let node = Arc::clone(&nodes[usize::try_from(w % 2).unwrap()]);
-                std::thread::spawn(move || {
-                    let mut done = vec![0i64; usize::try_from(KEYS).unwrap()];
-                    for j in 0..30i64 {
-                        let key = (w * 5 + j * 3) % KEYS;
-                        let r: Result<(), StoreError> = node.write(key, move |c| {
-                            let v: i64 = t::table
-                                .filter(t::id.eq(key))
-                                .select(t::v)
-                                .for_update()
-                                .get_result(c)?;
-                            diesel::update(t::table.filter(t::id.eq(key)))
-                                .set(t::v.eq(v + 1))
-                                .execute(c)?;
-                            Ok(())
-                        });
-                        r.unwrap();
-                        done[usize::try_from(key).unwrap()] += 1;
-                    }
-                    done
-                })
-            })
-            .collect();
-        let mut expected = vec![0i64; usize::try_from(KEYS).unwrap()];
-        for h in handles {
-            for (e, d) in expected.iter_mut().zip(h.join().unwrap()) {
-                *e += d;
-            }
-        }
-        let stored: Vec<i64> = t::table
-            .select(t::v)
-            .order(t::id)
-            .load(&mut reader)
-            .unwrap();
-        assert_eq!(stored, expected);
-    }
-}
+mod tests;

@@ -1,0 +1,243 @@
+//! Tests of the group commit: SQLite, and PostgreSQL when `SAE_TEST_PG_URL` is set.
+
+use super::*;
+use diesel::connection::SimpleConnection as _;
+use diesel::prelude::*;
+
+diesel::table! {
+    t (id) {
+        id -> BigInt,
+        v -> BigInt,
+    }
+}
+
+fn open(dir: &std::path::Path) -> SqliteConnection {
+    let url = dir.join("g.db").display().to_string();
+    let mut c = SqliteConnection::establish(&url).unwrap();
+    c.batch_execute(
+        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000;
+         CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v BIGINT NOT NULL);
+         INSERT OR IGNORE INTO t VALUES (-1, 0);",
+    )
+    .unwrap();
+    c
+}
+
+/// Whether job `i` of a wave fails (and is never acknowledged): by its own `Err` (every 7th),
+/// after a statement the database refused (every 11th: a duplicate key, which on PostgreSQL
+/// leaves the transaction failed until the savepoint is rolled back), or by a panic (50).
+fn fails(i: i64) -> bool {
+    i % 7 == 0 || i % 11 == 0 || i == 50
+}
+
+/// Job `i`: stores row `i`, then fails as [`fails`] says.
+fn job<C: BatchConn>(c: &mut C, i: i64) -> Result<i64, StoreError> {
+    c.batch_execute(&format!("INSERT INTO t (id, v) VALUES ({i}, {i})"))?;
+    if i % 7 == 0 {
+        return Err(StoreError::from(diesel::result::Error::RollbackTransaction));
+    }
+    if i % 11 == 0 {
+        c.batch_execute("INSERT INTO t (id, v) VALUES (-1, 0)")?;
+    }
+    assert!(i != 50, "job {i} panics after its insert");
+    Ok(i)
+}
+
+/// Submits the jobs `ids` concurrently; returns the acknowledged ones, sorted.
+fn wave<C: BatchConn>(group: &Arc<GroupCommit<C>>, ids: std::ops::Range<i64>) -> Vec<i64> {
+    let handles: Vec<_> = ids
+        .map(|i| {
+            let group = Arc::clone(group);
+            std::thread::spawn(move || group.write(i, move |c: &mut C| job(c, i)))
+        })
+        .collect();
+    let mut ok: Vec<i64> = handles
+        .into_iter()
+        .filter_map(|h| h.join().unwrap().ok())
+        .collect();
+    ok.sort_unstable();
+    ok
+}
+
+/// Two waves: no failing job is acknowledged; after the panic of the first (its batch rolled
+/// back, the committer's connection reopened) every job of the second that does not fail is.
+/// Returns every acknowledged id.
+fn two_waves<C: BatchConn>(group: &Arc<GroupCommit<C>>) -> Vec<i64> {
+    let first = wave(group, 0..100);
+    assert!(
+        first.iter().all(|i| !fails(*i)),
+        "failed or panicked jobs are never acknowledged: {first:?}"
+    );
+    let second = wave(group, 100..200);
+    let expected: Vec<i64> = (100..200).filter(|i| !fails(*i)).collect();
+    assert_eq!(second, expected);
+    first.into_iter().chain(second).collect()
+}
+
+#[test]
+fn failing_jobs_roll_back_alone_and_a_panic_rolls_back_its_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut reader = open(dir.path());
+    let path = dir.path().to_owned();
+    let group =
+        Arc::new(GroupCommit::start(move || Ok(open(&path)), Some(Arc::default()), 1).unwrap());
+    let acknowledged = two_waves(&group);
+    // Exactly the acknowledged writes are in the database.
+    let stored: Vec<i64> = t::table
+        .filter(t::id.ge(0))
+        .select(t::id)
+        .order(t::id)
+        .load(&mut reader)
+        .unwrap();
+    assert_eq!(stored, acknowledged, "rows");
+}
+
+#[test]
+fn a_failed_commit_acknowledges_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut reader = open(dir.path());
+    let path = dir.path().to_owned();
+    let group = GroupCommit::start(move || Ok(open(&path)), Some(Arc::default()), 1).unwrap();
+    // A deferred foreign key violation fails only at COMMIT.
+    reader
+        .batch_execute(
+            "CREATE TABLE p (id INTEGER PRIMARY KEY);
+             CREATE TABLE ch (id INTEGER PRIMARY KEY,
+                p BIGINT REFERENCES p (id) DEFERRABLE INITIALLY DEFERRED);",
+        )
+        .unwrap();
+    let r: Result<(), StoreError> = group.write(0, |c: &mut SqliteConnection| {
+        c.batch_execute("PRAGMA foreign_keys = ON")?;
+        Ok(())
+    });
+    r.unwrap();
+    let r: Result<i32, StoreError> = group.write(0, |c: &mut SqliteConnection| {
+        c.batch_execute("INSERT INTO ch (id, p) VALUES (1, 42)")?;
+        Ok(1)
+    });
+    assert!(
+        r.is_err(),
+        "the commit failed, so the job must not be acknowledged"
+    );
+    let n: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "(SELECT COUNT(*) FROM ch)",
+    ))
+    .get_result(&mut reader)
+    .unwrap();
+    assert_eq!(n, 0);
+}
+
+/// A fresh PostgreSQL database on the cluster of `SAE_TEST_PG_URL`, or `None` (skipped)
+/// when it is not set.
+fn fresh_pg() -> Option<String> {
+    use diesel::pg::PgConnection;
+    let Ok(base) = std::env::var("SAE_TEST_PG_URL") else {
+        assert!(
+            std::env::var("SAE_REQUIRE_PEERS").as_deref() != Ok("1"),
+            "SAE_TEST_PG_URL is not set but SAE_REQUIRE_PEERS=1"
+        );
+        eprintln!("skipped: no PostgreSQL (set SAE_TEST_PG_URL)");
+        return None;
+    };
+    let name = format!("sae_gc_{}", std::process::id());
+    let mut admin = PgConnection::establish(&base).unwrap();
+    // Separate statements: a multi-statement string is one implicit transaction, in
+    // which PostgreSQL refuses CREATE/DROP DATABASE.
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    Some(format!("{prefix}/{name}"))
+}
+
+/// On PostgreSQL a job's savepoint is managed by hand (one round trip per job): a job
+/// that fails — by its own `Err`, or after a statement the server refused, which leaves
+/// the transaction failed until the savepoint is rolled back — is rolled back alone; a
+/// panic rolls back its batch; every acknowledged write, and only those, is stored.
+#[test]
+fn postgres_jobs_fail_alone_in_their_savepoints() {
+    use diesel::pg::PgConnection;
+    let Some(url) = fresh_pg() else { return };
+    let mut reader = PgConnection::establish(&url).unwrap();
+    reader
+        .batch_execute(
+            "CREATE TABLE t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL);
+             INSERT INTO t VALUES (-1, 0);",
+        )
+        .unwrap();
+    let open = move || PgConnection::establish(&url).map_err(|e| e.to_string());
+    let group = Arc::new(GroupCommit::start(open, None, 2).unwrap());
+    let acknowledged = two_waves(&group);
+    let stored: Vec<i64> = t::table
+        .filter(t::id.ge(0))
+        .select(t::id)
+        .order(t::id)
+        .load(&mut reader)
+        .unwrap();
+    assert_eq!(stored, acknowledged, "rows");
+}
+
+#[test]
+fn batches_of_two_postgres_nodes_never_deadlock_and_every_acknowledged_write_holds() {
+    use diesel::pg::PgConnection;
+    let Some(url) = fresh_pg() else { return };
+    const KEYS: i64 = 8;
+    let mut reader = PgConnection::establish(&url).unwrap();
+    reader
+        .batch_execute(&format!(
+            "CREATE TABLE t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL);
+             INSERT INTO t SELECT g, 0 FROM generate_series(0, {}) g;",
+            KEYS - 1
+        ))
+        .unwrap();
+    // Two "nodes", each with two committers, on the one database.
+    let nodes: Vec<Arc<GroupCommit<PgConnection>>> = (0..2)
+        .map(|_| {
+            let url = url.clone();
+            let open = move || PgConnection::establish(&url).map_err(|e| e.to_string());
+            Arc::new(GroupCommit::start(open, None, 2).unwrap())
+        })
+        .collect();
+    // Each job locks its key's row and increments it; concurrent batches hold several
+    // rows each, so without the key order two batches would deadlock.
+    let handles: Vec<_> = (0..32i64)
+        .map(|w| {
+            let node = Arc::clone(&nodes[usize::try_from(w % 2).unwrap()]);
+            std::thread::spawn(move || {
+                let mut done = vec![0i64; usize::try_from(KEYS).unwrap()];
+                for j in 0..30i64 {
+                    let key = (w * 5 + j * 3) % KEYS;
+                    let r: Result<(), StoreError> = node.write(key, move |c| {
+                        let v: i64 = t::table
+                            .filter(t::id.eq(key))
+                            .select(t::v)
+                            .for_update()
+                            .get_result(c)?;
+                        diesel::update(t::table.filter(t::id.eq(key)))
+                            .set(t::v.eq(v + 1))
+                            .execute(c)?;
+                        Ok(())
+                    });
+                    r.unwrap();
+                    done[usize::try_from(key).unwrap()] += 1;
+                }
+                done
+            })
+        })
+        .collect();
+    let mut expected = vec![0i64; usize::try_from(KEYS).unwrap()];
+    for h in handles {
+        for (e, d) in expected.iter_mut().zip(h.join().unwrap()) {
+            *e += d;
+        }
+    }
+    let stored: Vec<i64> = t::table
+        .select(t::v)
+        .order(t::id)
+        .load(&mut reader)
+        .unwrap();
+    assert_eq!(stored, expected);
+}
