@@ -31,5 +31,6 @@ mod service {
     mod notifications;
     mod oauth2_refresh;
     mod sessions;
+    mod store_reads;
     mod uploads;
 }

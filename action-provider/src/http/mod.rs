@@ -56,6 +56,9 @@ pub fn no_content() -> Answer {
 
 /// Registers every API route (`/v1/…`, `/healthz`, `/openapi.json`, `/docs`, `/metrics`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    // actix tries the routes in this order, a regular expression for each one with a path
+    // parameter: the applications' calls come first (no other route's path can match theirs).
+    otp::routes(cfg);
     docs::routes(cfg);
     dashboard::routes(cfg);
     imports::routes(cfg);
@@ -64,7 +67,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     inventory::routes(cfg);
     devices::routes(cfg);
     wallets::routes(cfg);
-    otp::routes(cfg);
     auth::routes(cfg);
     settings::routes(cfg);
     mail::routes(cfg);

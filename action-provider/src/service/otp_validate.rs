@@ -292,10 +292,9 @@ async fn load(state: &AppState, input: &ValidateInput, window: u8) -> Result<Loa
     state
         .store
         .read(move |c| {
-            let Some(user) = c.user_by_login(&login)? else {
+            let Some((user, mut tokens)) = c.user_with_tokens(&login)? else {
                 return Ok(None);
             };
-            let mut tokens = c.tokens_of(user.id)?;
             if let Some(id) = &token_id {
                 tokens.retain(|t| &t.id == id);
             }

@@ -3,7 +3,17 @@
 use diesel::prelude::*;
 use sae_core::lockout::Factor;
 
-use super::schema::{users, wallets};
+use super::schema::{tokens, users, wallets};
+use super::tokens::Token;
+
+/// The row that answers to `login`: its case-folded key `key`, or — for a row left without
+/// its key (a collision) — its exact login. Such a row sorts first ([`login_rows_first`]).
+#[diesel::dsl::auto_type(no_type_alias)]
+fn holds_login<'a>(key: &'a str, login: &'a str) -> _ {
+    users::login_key
+        .eq(key)
+        .or(users::login_key.is_null().and(users::login.eq(login)))
+}
 
 /// A user as stored.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -144,6 +154,9 @@ pub trait Users {
     /// The user with this login: the one whose canonical key is the login's (SPEC §4.8), or
     /// — for a row left without a key because it collides — the one stored exactly so.
     fn user_by_login(&mut self, login: &str) -> QueryResult<Option<User>>;
+    /// The user with this login and its tokens (oldest first), in one query: what a
+    /// validation reads (one round trip less on PostgreSQL than the two queries).
+    fn user_with_tokens(&mut self, login: &str) -> QueryResult<Option<(User, Vec<Token>)>>;
     /// Whether a user (committed, or pending in an import) holds this login.
     fn login_taken(&mut self, login: &str) -> QueryResult<bool>;
     /// Which of `logins` are held (committed or pending).
@@ -234,13 +247,43 @@ for_both_backends! {
         fn user_by_login(&mut self, login: &str) -> QueryResult<Option<User>> {
             let key = sae_core::config::login_key(login);
             users::table
-                .filter(users::login_key.eq(&key).or(users::login_key.is_null().and(users::login.eq(login))))
-                // A row left without its key (a collision) answers to its exact login.
+                .filter(holds_login(&key, login))
                 .filter(users::import_job.is_null())
-                .order(users::login_key.is_null().desc())
+                // A row left without its key (a collision) answers to its exact login.
+                .order((users::login_key.is_null().desc(), users::id))
                 .select(User::as_select())
                 .first(self)
                 .optional()
+        }
+
+        fn user_with_tokens(&mut self, login: &str) -> QueryResult<Option<(User, Vec<Token>)>> {
+            let key = sae_core::config::login_key(login);
+            let rows: Vec<(User, Option<Token>)> = users::table
+                .left_join(
+                    tokens::table.on(tokens::user_id
+                        .eq(users::id.nullable())
+                        .and(tokens::import_job.is_null())),
+                )
+                .filter(holds_login(&key, login))
+                .filter(users::import_job.is_null())
+                // As `user_by_login`; then the tokens as `tokens_of` orders them.
+                .order((
+                    users::login_key.is_null().desc(),
+                    users::id,
+                    tokens::created_at,
+                    tokens::id,
+                ))
+                .select((User::as_select(), Option::<Token>::as_select()))
+                .load(self)?;
+            let mut rows = rows.into_iter();
+            let Some((user, first)) = rows.next() else {
+                return Ok(None);
+            };
+            let tokens = first
+                .into_iter()
+                .chain(rows.take_while(|(u, _)| u.id == user.id).filter_map(|(_, t)| t))
+                .collect();
+            Ok(Some((user, tokens)))
         }
 
         fn login_taken(&mut self, login: &str) -> QueryResult<bool> {
