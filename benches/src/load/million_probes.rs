@@ -5,7 +5,6 @@
 //! The population is deterministic: user `i` has the login `u{i:07}`, the e-mail, document
 //! and mobile below and one HOTP token whose secret [`secret`] derives from `i`.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -113,16 +112,7 @@ pub fn validate(users: usize, workers: usize, counters: &Counters, right: bool) 
                 };
                 let code = hotp.generate(u64::from(counter));
                 let code = if right { code } else { (code + 1) % 1_000_000 };
-                r.method = "POST";
-                r.path.clear();
-                r.path.push_str("/v1/otp/validate");
-                r.body.clear();
-                let _ = write!(
-                    r.body,
-                    r#"{{"login":"{}","code":"{}"}}"#,
-                    login(i),
-                    format_code(code, Digits::SIX).as_str()
-                );
+                r.validate(login(i), format_code(code, Digits::SIX).as_str());
                 Expect::Valid(right)
             }) as Gen
         })

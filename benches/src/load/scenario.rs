@@ -73,6 +73,17 @@ pub struct Req {
     pub body: String,
 }
 
+impl Req {
+    /// `POST /v1/otp/validate` of `code` for `login` (the buffers are reused).
+    pub fn validate(&mut self, login: impl std::fmt::Display, code: &str) {
+        self.method = "POST";
+        self.path.clear();
+        self.path.push_str("/v1/otp/validate");
+        self.body.clear();
+        let _ = write!(self.body, r#"{{"login":"{login}","code":"{code}"}}"#);
+    }
+}
+
 /// Fills in a worker's next request and says what answer is correct.
 pub type Gen = Box<dyn FnMut(&mut Req) -> Expect + Send>;
 
@@ -222,15 +233,7 @@ fn validate_ok(c: &mut Conn, key: &str, users: usize, workers: usize) -> Vec<Gen
                     i = 0;
                     counter += 1;
                 }
-                r.method = "POST";
-                r.path.clear();
-                r.path.push_str("/v1/otp/validate");
-                r.body.clear();
-                let _ = write!(
-                    r.body,
-                    r#"{{"login":"{login}","code":"{}"}}"#,
-                    code.as_str()
-                );
+                r.validate(login, code.as_str());
                 Expect::Valid(true)
             }) as Gen
         })
