@@ -54,11 +54,19 @@ impl Audit {
         c.audit_insert(&self.0)
     }
 
+    /// The record, for a write that hands it to the store to insert
+    /// ([`Store::write_batched_audited`](crate::store::Store::write_batched_audited)).
+    pub fn into_record(self) -> NewAudit {
+        self.0
+    }
+
     /// Writes the record on its own (batched with concurrent writes where the store can).
     pub async fn record(self, state: &super::AppState) -> Result<(), super::ServiceError> {
         state
             .store
-            .write_batched(0, move |c| Ok::<_, super::ServiceError>(self.write(c)?))
+            .write_batched_audited(0, move |_| {
+                Ok::<_, super::ServiceError>(((), self.into_record()))
+            })
             .await
     }
 }

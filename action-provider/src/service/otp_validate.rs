@@ -350,7 +350,7 @@ pub async fn validate(
                 };
                 let decision = state
                     .store
-                    .write_batched(user.id, move |c| {
+                    .write_batched_audited(user.id, move |c| {
                         let subject = Subject::User {
                             id: user.id,
                             login: &user.login,
@@ -360,8 +360,8 @@ pub async fn validate(
                                 settle(c, user.id, &candidates, now)
                             })?;
                         let decision = Decision::of(attempt);
-                        audit.outcome(decision.outcome()).write(c)?;
-                        Ok::<_, ServiceError>(decision)
+                        let record = audit.outcome(decision.outcome()).into_record();
+                        Ok::<_, ServiceError>((decision, record))
                     })
                     .await?;
                 count(state, &decision);

@@ -69,6 +69,8 @@ pub struct AuditRow {
 pub trait AuditLog {
     /// Appends an audit record.
     fn audit_insert(&mut self, entry: &NewAudit) -> QueryResult<()>;
+    /// Appends audit records, in their order, in one statement (none: no statement).
+    fn audit_insert_all(&mut self, entries: &[NewAudit]) -> QueryResult<()>;
     /// A page of audit records, filtered, newest first (or oldest first); keyset paging on
     /// the row id (`cursor` 0: from the start).
     fn audit_page(
@@ -86,6 +88,13 @@ for_both_backends! {
     impl AuditLog {
         fn audit_insert(&mut self, entry: &NewAudit) -> QueryResult<()> {
             diesel::insert_into(audit::table).values(entry).execute(self).map(|_| ())
+        }
+
+        fn audit_insert_all(&mut self, entries: &[NewAudit]) -> QueryResult<()> {
+            if entries.is_empty() {
+                return Ok(());
+            }
+            diesel::insert_into(audit::table).values(entries).execute(self).map(|_| ())
         }
 
         fn audit_page(&mut self, filter: &AuditFilter, newest_first: bool, cursor: i64, limit: i64) -> QueryResult<Vec<AuditRow>> {

@@ -8,7 +8,9 @@
 //! - [`Store::read`]: a few reads on one connection;
 //! - [`Store::write`]: one write transaction (`BEGIN IMMEDIATE` on SQLite);
 //! - [`Store::write_batched`]: one write transaction that may share its commit with the
-//!   writes of concurrent requests (SQLite's group commit); answered only after COMMIT.
+//!   writes of concurrent requests (group commit); answered only after COMMIT;
+//! - [`Store::write_batched_audited`]: the same for a write that ends with an audit record
+//!   (a batch inserts its records in one statement).
 //!
 //! Each query trait is implemented for both backends' connections from one body (see
 //! [`for_both_backends!`]), so a closure stays backend-agnostic.
@@ -260,6 +262,44 @@ impl Store {
                     .await
             }
             _ => self.write(f).await,
+        }
+    }
+
+    /// [`Self::write_batched`] for a write that ends with an audit record: `f` answers its
+    /// value and the record. In a batch the records of all its jobs are inserted in one
+    /// statement before the COMMIT (one round trip per batch instead of one per job on
+    /// PostgreSQL); a write that fails leaves no record. Without group commit the record is
+    /// inserted at the end of `f`'s transaction.
+    pub async fn write_batched_audited<T, E, F>(&self, lock_key: i64, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut dyn Conn) -> Result<(T, audit::NewAudit), E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
+    {
+        match &*self.0 {
+            Backend::Sqlite(lite) if lite.group.enabled => {
+                let group = lite.group.get(&lite.writer)?;
+                group
+                    .write_audited_async(
+                        lock_key,
+                        move |c: &mut diesel::sqlite::SqliteConnection| f(c),
+                    )
+                    .await
+            }
+            Backend::Postgres(pg) if pg.group.enabled => {
+                pg.group
+                    .get()?
+                    .write_audited_async(lock_key, move |c: &mut diesel::pg::PgConnection| f(c))
+                    .await
+            }
+            _ => {
+                self.write(move |c| {
+                    let (value, record) = f(c)?;
+                    c.audit_insert(&record)?;
+                    Ok(value)
+                })
+                .await
+            }
         }
     }
 

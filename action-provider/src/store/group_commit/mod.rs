@@ -31,6 +31,7 @@ use diesel::connection::Connection;
 use diesel::pg::PgConnection;
 use diesel::sqlite::SqliteConnection;
 
+use super::audit::{AuditLog, NewAudit};
 use super::error::{GroupCommitError, StoreError};
 
 /// Most jobs committed together.
@@ -38,7 +39,7 @@ pub const MAX_BATCH: usize = 256;
 
 /// A connection a batch can run on: how a batch transaction begins, and how each job gets a
 /// savepoint of its own.
-pub trait BatchConn: Connection + Send + 'static {
+pub trait BatchConn: Connection + AuditLog + Send + 'static {
     /// Runs `f` as the batch's transaction.
     fn batch_transaction(
         &mut self,
@@ -155,6 +156,8 @@ trait Job<C>: Send {
     /// Runs the job inside the batch transaction, in its own savepoint (`open`: see
     /// [`BatchConn::job`]).
     fn run(&mut self, conn: &mut C, open: &mut bool) -> Ran;
+    /// The audit record the job left for its batch to insert (only after it succeeded).
+    fn take_audit(&mut self) -> Option<NewAudit>;
     /// Answers the job: `Err` when the batch did not commit.
     fn finish(self: Box<Self>, commit: Result<(), GroupCommitError>);
 }
@@ -166,6 +169,7 @@ struct Typed<T, E, F> {
     key: i64,
     body: Option<F>,
     result: Option<Result<T, E>>,
+    audit: Option<NewAudit>,
     reply: Reply<T, E>,
 }
 
@@ -174,7 +178,7 @@ where
     C: BatchConn,
     T: Send,
     E: From<diesel::result::Error> + From<StoreError> + Send,
-    F: FnOnce(&mut C) -> Result<T, E> + Send,
+    F: FnOnce(&mut C) -> Result<(T, Option<NewAudit>), E> + Send,
 {
     fn key(&self) -> i64 {
         self.key
@@ -187,12 +191,19 @@ where
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| conn.job(open, body)));
         match outcome {
             Ok(Ok(r)) => {
-                self.result = Some(r);
+                self.result = Some(r.map(|(value, audit)| {
+                    self.audit = audit;
+                    value
+                }));
                 Ran::Done
             }
             Ok(Err(e)) => Ran::Broken(e),
             Err(_) => Ran::Panicked,
         }
+    }
+
+    fn take_audit(&mut self) -> Option<NewAudit> {
+        self.audit.take()
     }
 
     fn finish(self: Box<Self>, commit: Result<(), GroupCommitError>) {
@@ -260,7 +271,7 @@ impl<C: BatchConn> GroupCommit<C> {
         // The requester may have given up (its thread ended): nothing to answer then.
         self.submit(
             key,
-            body,
+            move |c: &mut C| body(c).map(|value| (value, None)),
             Box::new(move |r| {
                 let _ = reply.send(r);
             }),
@@ -275,6 +286,31 @@ impl<C: BatchConn> GroupCommit<C> {
         T: Send + 'static,
         E: From<diesel::result::Error> + From<StoreError> + Send + 'static,
         F: FnOnce(&mut C) -> Result<T, E> + Send + 'static,
+    {
+        self.submit_async(key, move |c: &mut C| body(c).map(|value| (value, None)))
+            .await
+    }
+
+    /// [`Self::write_async`] for a write that ends with an audit record: `body` answers its
+    /// value and the record, which the batch inserts with the records of its other jobs, in
+    /// one statement, before its COMMIT (a job that fails leaves none).
+    pub async fn write_audited_async<T, E, F>(&self, key: i64, body: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<diesel::result::Error> + From<StoreError> + Send + 'static,
+        F: FnOnce(&mut C) -> Result<(T, NewAudit), E> + Send + 'static,
+    {
+        self.submit_async(key, move |c: &mut C| {
+            body(c).map(|(value, audit)| (value, Some(audit)))
+        })
+        .await
+    }
+
+    async fn submit_async<T, E, F>(&self, key: i64, body: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<diesel::result::Error> + From<StoreError> + Send + 'static,
+        F: FnOnce(&mut C) -> Result<(T, Option<NewAudit>), E> + Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.submit(
@@ -291,12 +327,13 @@ impl<C: BatchConn> GroupCommit<C> {
     where
         T: Send + 'static,
         E: From<diesel::result::Error> + From<StoreError> + Send + 'static,
-        F: FnOnce(&mut C) -> Result<T, E> + Send + 'static,
+        F: FnOnce(&mut C) -> Result<(T, Option<NewAudit>), E> + Send + 'static,
     {
         let job = Box::new(Typed {
             key,
             body: Some(body),
             result: None,
+            audit: None,
             reply,
         });
         // Jobs of one key (one user) always go to the same committer: they share its batches
@@ -363,7 +400,13 @@ where
                         Ran::Broken(e) => return Err(e),
                     }
                 }
-                c.end_jobs(open)
+                c.end_jobs(open)?;
+                // The audit records of the batch's jobs, in their order, in one statement.
+                let records: Vec<NewAudit> = batch
+                    .iter_mut()
+                    .filter_map(|job| job.take_audit())
+                    .collect();
+                c.audit_insert_all(&records)
             })
         };
         if panicked || committed.is_err() {

@@ -139,7 +139,10 @@ fn fresh_pg() -> Option<String> {
         eprintln!("skipped: no PostgreSQL (set SAE_TEST_PG_URL)");
         return None;
     };
-    let name = format!("sae_gc_{}", std::process::id());
+    // One database per call: the tests of this process run at the same time.
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("sae_gc_{}_{n}", std::process::id());
     let mut admin = PgConnection::establish(&base).unwrap();
     // Separate statements: a multi-statement string is one implicit transaction, in
     // which PostgreSQL refuses CREATE/DROP DATABASE.
@@ -240,4 +243,78 @@ fn batches_of_two_postgres_nodes_never_deadlock_and_every_acknowledged_write_hol
         .load(&mut reader)
         .unwrap();
     assert_eq!(stored, expected);
+}
+
+/// The audit records of a batch's jobs are inserted together before its COMMIT: exactly
+/// those of the jobs that were acknowledged, none of a failed or panicked job's.
+fn audited_waves<C: BatchConn>(group: &Arc<GroupCommit<C>>) -> Vec<i64> {
+    let handles: Vec<_> = (0..100i64)
+        .map(|i| {
+            let group = Arc::clone(group);
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap();
+                runtime.block_on(group.write_audited_async(i, move |c: &mut C| {
+                    let value = job(c, i)?;
+                    let record = crate::store::audit::NewAudit {
+                        at: i,
+                        actor: "test".into(),
+                        action: "job".into(),
+                        subject: Some(i.to_string()),
+                        source: None,
+                        outcome: "ok".into(),
+                        detail: None,
+                    };
+                    Ok::<_, StoreError>((value, record))
+                }))
+            })
+        })
+        .collect();
+    let mut ok: Vec<i64> = handles
+        .into_iter()
+        .filter_map(|h| h.join().unwrap().ok())
+        .collect();
+    ok.sort_unstable();
+    assert!(ok.iter().all(|i| !fails(*i)), "{ok:?}");
+    ok
+}
+
+const AUDIT_TABLE: &str = "CREATE TABLE audit (id BIGINT PRIMARY KEY, at BIGINT NOT NULL,
+    actor TEXT NOT NULL, action TEXT NOT NULL, subject TEXT, source TEXT, outcome TEXT NOT NULL,
+    detail TEXT)";
+
+#[test]
+fn a_batch_inserts_the_audit_records_of_its_acknowledged_jobs_only() {
+    use crate::store::schema::audit;
+    let dir = tempfile::tempdir().unwrap();
+    let mut reader = open(dir.path());
+    reader
+        .batch_execute(&AUDIT_TABLE.replace("id BIGINT PRIMARY KEY", "id INTEGER PRIMARY KEY"))
+        .unwrap();
+    let path = dir.path().to_owned();
+    let group =
+        Arc::new(GroupCommit::start(move || Ok(open(&path)), Some(Arc::default()), 1).unwrap());
+    let acknowledged = audited_waves(&group);
+    let mut recorded: Vec<i64> = audit::table.select(audit::at).load(&mut reader).unwrap();
+    recorded.sort_unstable();
+    assert_eq!(recorded, acknowledged);
+
+    use diesel::pg::PgConnection;
+    let Some(url) = fresh_pg() else { return };
+    let mut reader = PgConnection::establish(&url).unwrap();
+    reader
+        .batch_execute(&format!(
+            "CREATE TABLE t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL);
+             INSERT INTO t VALUES (-1, 0);
+             {}",
+            AUDIT_TABLE.replace("id BIGINT PRIMARY KEY", "id BIGSERIAL PRIMARY KEY")
+        ))
+        .unwrap();
+    let open = move || PgConnection::establish(&url).map_err(|e| e.to_string());
+    let group = Arc::new(GroupCommit::start(open, None, 2).unwrap());
+    let acknowledged = audited_waves(&group);
+    let mut recorded: Vec<i64> = audit::table.select(audit::at).load(&mut reader).unwrap();
+    recorded.sort_unstable();
+    assert_eq!(recorded, acknowledged);
 }
