@@ -246,6 +246,34 @@ impl Store {
         T: Send + 'static,
         E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
     {
+        self.batched(lock_key, move |c| f(c).map(|value| (value, None)))
+            .await
+    }
+
+    /// [`Self::write_batched`] for a write that ends with an audit record: `f` answers its
+    /// value and the record. In a batch the records of all its jobs are inserted in one
+    /// statement before the COMMIT (one round trip per batch instead of one per job on
+    /// PostgreSQL); a write that fails leaves no record. Without group commit the record is
+    /// inserted at the end of `f`'s transaction.
+    pub async fn write_batched_audited<T, E, F>(&self, lock_key: i64, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut dyn Conn) -> Result<(T, audit::NewAudit), E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
+    {
+        self.batched(lock_key, move |c| {
+            f(c).map(|(value, record)| (value, Some(record)))
+        })
+        .await
+    }
+
+    /// The group commit's door: `f` answers its value and maybe an audit record.
+    async fn batched<T, E, F>(&self, lock_key: i64, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut dyn Conn) -> Result<(T, Option<audit::NewAudit>), E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
+    {
         match &*self.0 {
             Backend::Sqlite(lite) if lite.group.enabled => {
                 let group = lite.group.get(&lite.writer)?;
@@ -261,41 +289,12 @@ impl Store {
                     .write_async(lock_key, move |c: &mut diesel::pg::PgConnection| f(c))
                     .await
             }
-            _ => self.write(f).await,
-        }
-    }
-
-    /// [`Self::write_batched`] for a write that ends with an audit record: `f` answers its
-    /// value and the record. In a batch the records of all its jobs are inserted in one
-    /// statement before the COMMIT (one round trip per batch instead of one per job on
-    /// PostgreSQL); a write that fails leaves no record. Without group commit the record is
-    /// inserted at the end of `f`'s transaction.
-    pub async fn write_batched_audited<T, E, F>(&self, lock_key: i64, f: F) -> Result<T, E>
-    where
-        F: FnOnce(&mut dyn Conn) -> Result<(T, audit::NewAudit), E> + Send + 'static,
-        T: Send + 'static,
-        E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
-    {
-        match &*self.0 {
-            Backend::Sqlite(lite) if lite.group.enabled => {
-                let group = lite.group.get(&lite.writer)?;
-                group
-                    .write_audited_async(
-                        lock_key,
-                        move |c: &mut diesel::sqlite::SqliteConnection| f(c),
-                    )
-                    .await
-            }
-            Backend::Postgres(pg) if pg.group.enabled => {
-                pg.group
-                    .get()?
-                    .write_audited_async(lock_key, move |c: &mut diesel::pg::PgConnection| f(c))
-                    .await
-            }
             _ => {
                 self.write(move |c| {
                     let (value, record) = f(c)?;
-                    c.audit_insert(&record)?;
+                    if let Some(record) = record {
+                        c.audit_insert(&record)?;
+                    }
                     Ok(value)
                 })
                 .await

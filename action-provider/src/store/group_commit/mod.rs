@@ -280,33 +280,10 @@ impl<C: BatchConn> GroupCommit<C> {
     }
 
     /// [`Self::write`] for async callers: the returned future resolves after the commit
-    /// without holding a thread meanwhile.
+    /// without holding a thread meanwhile. `body` answers its value and maybe an audit
+    /// record, which the batch inserts with the records of its other jobs, in one statement,
+    /// before its COMMIT (a job that fails leaves none).
     pub async fn write_async<T, E, F>(&self, key: i64, body: F) -> Result<T, E>
-    where
-        T: Send + 'static,
-        E: From<diesel::result::Error> + From<StoreError> + Send + 'static,
-        F: FnOnce(&mut C) -> Result<T, E> + Send + 'static,
-    {
-        self.submit_async(key, move |c: &mut C| body(c).map(|value| (value, None)))
-            .await
-    }
-
-    /// [`Self::write_async`] for a write that ends with an audit record: `body` answers its
-    /// value and the record, which the batch inserts with the records of its other jobs, in
-    /// one statement, before its COMMIT (a job that fails leaves none).
-    pub async fn write_audited_async<T, E, F>(&self, key: i64, body: F) -> Result<T, E>
-    where
-        T: Send + 'static,
-        E: From<diesel::result::Error> + From<StoreError> + Send + 'static,
-        F: FnOnce(&mut C) -> Result<(T, NewAudit), E> + Send + 'static,
-    {
-        self.submit_async(key, move |c: &mut C| {
-            body(c).map(|(value, audit)| (value, Some(audit)))
-        })
-        .await
-    }
-
-    async fn submit_async<T, E, F>(&self, key: i64, body: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<diesel::result::Error> + From<StoreError> + Send + 'static,

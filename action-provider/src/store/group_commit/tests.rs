@@ -255,7 +255,7 @@ fn audited_waves<C: BatchConn>(group: &Arc<GroupCommit<C>>) -> Vec<i64> {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .build()
                     .unwrap();
-                runtime.block_on(group.write_audited_async(i, move |c: &mut C| {
+                runtime.block_on(group.write_async(i, move |c: &mut C| {
                     let value = job(c, i)?;
                     let record = crate::store::audit::NewAudit {
                         at: i,
@@ -266,7 +266,7 @@ fn audited_waves<C: BatchConn>(group: &Arc<GroupCommit<C>>) -> Vec<i64> {
                         outcome: "ok".into(),
                         detail: None,
                     };
-                    Ok::<_, StoreError>((value, record))
+                    Ok::<_, StoreError>((value, Some(record)))
                 }))
             })
         })
