@@ -68,6 +68,10 @@ struct MillionArgs {
     /// Keep the store (and the PostgreSQL database) at the end, to look at query plans.
     #[arg(long)]
     keep: bool,
+    /// Validate rounds: each measures a store of `--small` users, then the full one, so
+    /// the two sizes are compared under the same machine conditions.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
 }
 
 #[derive(Args)]
@@ -184,6 +188,7 @@ fn main() {
             connections: a.connections,
             console_connections: a.console_connections,
             keep: a.keep,
+            rounds: a.rounds.max(1),
         }),
     }
 }

@@ -81,6 +81,14 @@ fn work(
         let (status, body) = conn.send(req.method, &req.path, key, &req.body);
         if !expect.holds(status, body) {
             out.errors += 1;
+            // The first few, so a figure with errors says what they were.
+            if out.errors <= 3 {
+                let shown: String = body.chars().take(300).collect();
+                eprintln!(
+                    "    unexpected answer to {} {}: {status} {shown}",
+                    req.method, req.path
+                );
+            }
         }
         let us = u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX);
         out.latencies_us.push(us);

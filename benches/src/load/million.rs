@@ -41,9 +41,11 @@ pub struct Options {
     pub console_connections: usize,
     /// Keep the store (and the PostgreSQL database) for a look at the query plans.
     pub keep: bool,
+    /// Validate rounds (each: the small store, then the full one).
+    pub rounds: usize,
 }
 
-/// One measured phase (a population size).
+/// One population size: its import, the server's memory and the console calls.
 struct Phase {
     users: usize,
     import_users: Duration,
@@ -51,6 +53,81 @@ struct Phase {
     rss_idle: u64,
     rss_max: u64,
     rows: Vec<(String, Stats)>,
+}
+
+/// One round of validate measurements: the reference store's (small population), then the
+/// full store's, right after each other.
+struct Round {
+    small: Vec<(String, Stats)>,
+    big: Vec<(String, Stats)>,
+}
+
+/// A store the run populates: its directory, its PostgreSQL database (if any), and the API
+/// key of its first administrator.
+struct Store {
+    dir: PathBuf,
+    db: Option<Database>,
+    key: String,
+}
+
+impl Store {
+    /// A fresh, configured store named `tag`.
+    fn create(o: &Options, backend: &str, tag: &str) -> Self {
+        let dir = o
+            .data
+            .join(format!("{backend}-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create the store directory");
+        let db = o.pg.as_deref().map(|url| Database::create(url, tag));
+        let mut store = Self {
+            dir,
+            db,
+            key: String::new(),
+        };
+        store.key = configure(&store.node(o));
+        store
+    }
+
+    fn url(&self) -> Option<&str> {
+        self.db.as_ref().map(|d| d.url.as_str())
+    }
+
+    fn node(&self, o: &Options) -> Node {
+        Node::start_on(&o.sae, &self.dir, self.url())
+    }
+
+    /// Imports one users file and one tokens file; how long each took.
+    fn import(&self, o: &Options, (users, tokens): &(PathBuf, PathBuf)) -> (Duration, Duration) {
+        (
+            import(o, &self.dir, self.url(), "users", users),
+            import(o, &self.dir, self.url(), "tokens", tokens),
+        )
+    }
+
+    /// What an operator does after a bulk load on PostgreSQL (and autovacuum would do
+    /// during the measurements otherwise): `VACUUM (ANALYZE)` the imported tables.
+    fn settle(&self) {
+        if let Some(db) = &self.db {
+            let t0 = Instant::now();
+            db.run("VACUUM (ANALYZE) users, tokens");
+            eprintln!("  VACUUM (ANALYZE) users, tokens: {:.1?}", t0.elapsed());
+        }
+    }
+
+    fn remove(self, keep: bool) {
+        if keep {
+            eprintln!(
+                "kept: {} {}",
+                self.dir.display(),
+                self.url().unwrap_or_default()
+            );
+            // Not dropped: the database stays.
+            std::mem::forget(self.db);
+        } else {
+            drop(self.db);
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
 }
 
 /// Writes the users and tokens CSV files of users `from..to`.
@@ -127,21 +204,31 @@ fn measure(node: &Node, key: &str, seconds: u64, gens: Vec<Gen>) -> Stats {
     )
 }
 
-/// Measures validate and the console probes on a store of `n` users.
-fn measure_all(o: &Options, node: &Node, key: &str, n: usize, counters: &Counters) -> Phase {
+/// Validate on a store of `n` users: right codes, then wrong codes.
+fn measure_validate(
+    o: &Options,
+    node: &Node,
+    key: &str,
+    n: usize,
+    counters: &Counters,
+    round: u64,
+) -> Vec<(String, Stats)> {
     let mut rows = Vec::new();
-    // Warm the connection pool and the policy caches, not the users' pages.
-    Conn::open(node.addr).must("GET", "/v1/users?limit=1", key, "");
-    let rss_idle = rss_mib(node.pid());
     for (label, right) in [
         ("validate right code", true),
         ("validate wrong code", false),
     ] {
-        let gens = probes::validate(n, o.connections, counters, right);
+        let gens = probes::validate(n, o.connections, counters, right, round);
         let s = measure(node, key, o.seconds, gens);
-        eprintln!("  {n} users, {label}: {}", line(&s));
+        eprintln!("  {n} users, round {}, {label}: {}", round + 1, line(&s));
         rows.push((label.to_owned(), s));
     }
+    rows
+}
+
+/// The console calls on a store of `n` users.
+fn measure_console(o: &Options, node: &Node, key: &str, n: usize) -> Vec<(String, Stats)> {
+    let mut rows = Vec::new();
     for p in PROBES {
         // One call first (on a new connection: the server closes idle ones): the probe
         // must answer 200, and shows what it finds.
@@ -160,19 +247,20 @@ fn measure_all(o: &Options, node: &Node, key: &str, n: usize, counters: &Counter
         eprintln!("  {n} users, {} ({items} items): {}", p.label, line(&s));
         rows.push((p.label.to_owned(), s));
     }
-    let rss_max = rows
-        .iter()
+    rows
+}
+
+/// Warms the connection pool and the policy caches (not the users' pages); the idle RSS.
+fn warm(node: &Node, key: &str) -> u64 {
+    Conn::open(node.addr).must("GET", "/v1/users?limit=1", key, "");
+    rss_mib(node.pid())
+}
+
+fn max_rss<'a>(rows: impl IntoIterator<Item = &'a (String, Stats)>) -> u64 {
+    rows.into_iter()
         .flat_map(|(_, s)| s.loaded_rss.iter().copied())
         .max()
-        .unwrap_or(0);
-    Phase {
-        users: n,
-        import_users: Duration::ZERO,
-        import_tokens: Duration::ZERO,
-        rss_idle,
-        rss_max,
-        rows,
-    }
+        .unwrap_or(0)
 }
 
 fn line(s: &Stats) -> String {
@@ -210,39 +298,67 @@ fn configure(node: &Node) -> String {
 }
 
 /// Runs the whole thing on one backend; prints the table.
+///
+/// Validate is compared between two stores measured alternately, round after round, so
+/// both sizes run under the same machine conditions (on a shared machine the load moves
+/// a lot in the minutes a million-row import takes): a reference store that keeps the
+/// small population, and the main store once it holds the full one. The console calls are
+/// measured on the main store at each size.
 pub fn run(o: &Options) {
     let backend = if o.pg.is_some() { "postgres" } else { "sqlite" };
     std::fs::create_dir_all(&o.data).expect("create the data directory");
-    let dir = o.data.join(format!("{backend}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create the store directory");
-    let db = o.pg.as_deref().map(|url| Database::create(url, "million"));
-    let url = db.as_ref().map(|d| d.url.clone());
-    let url = url.as_deref();
+    let main = Store::create(o, backend, "million");
+    let reference = Store::create(o, backend, "reference");
     let csv_small = write_csv(&o.data, 0, o.small);
     let csv_rest = write_csv(&o.data, o.small, o.users);
-    let key = configure(&Node::start_on(&o.sae, &dir, url));
-    let counters: Counters = Arc::new((0..o.users).map(|_| AtomicU32::new(0)).collect());
     let mut phases = Vec::new();
-    for (n, (users_csv, tokens_csv)) in [(o.small, &csv_small), (o.users, &csv_rest)] {
-        let import_users = import(o, &dir, url, "users", users_csv);
-        let import_tokens = import(o, &dir, url, "tokens", tokens_csv);
-        let node = Node::start_on(&o.sae, &dir, url);
-        let mut phase = measure_all(o, &node, &key, n, &counters);
-        phase.import_users = import_users;
-        phase.import_tokens = import_tokens;
-        phases.push(phase);
-    }
-    let size = store_size(&dir, url);
-    print_table(backend, &phases, size);
-    if o.keep {
-        eprintln!("kept: {} {}", dir.display(), url.unwrap_or_default());
-        // Not dropped: the database stays.
-        std::mem::forget(db);
-    } else {
-        drop(db);
-        let _ = std::fs::remove_dir_all(&dir);
-    }
+
+    reference.import(o, &csv_small);
+    let (import_users, import_tokens) = main.import(o, &csv_small);
+    let node = main.node(o);
+    let rss_idle = warm(&node, &main.key);
+    let rows = measure_console(o, &node, &main.key, o.small);
+    drop(node);
+    phases.push(Phase {
+        users: o.small,
+        import_users,
+        import_tokens,
+        rss_idle,
+        rss_max: max_rss(&rows),
+        rows,
+    });
+
+    let (import_users, import_tokens) = main.import(o, &csv_rest);
+    main.settle();
+    reference.settle();
+    let big = main.node(o);
+    let small = reference.node(o);
+    let rss_idle = warm(&big, &main.key);
+    warm(&small, &reference.key);
+    let counters: Counters = Arc::new((0..o.users).map(|_| AtomicU32::new(0)).collect());
+    let small_counters: Counters = Arc::new((0..o.small).map(|_| AtomicU32::new(0)).collect());
+    let rounds: Vec<Round> = (0..o.rounds as u64)
+        .map(|r| Round {
+            small: measure_validate(o, &small, &reference.key, o.small, &small_counters, r),
+            big: measure_validate(o, &big, &main.key, o.users, &counters, r),
+        })
+        .collect();
+    drop(small);
+    let rows = measure_console(o, &big, &main.key, o.users);
+    let rss_max = max_rss(rows.iter().chain(rounds.iter().flat_map(|r| &r.big)));
+    phases.push(Phase {
+        users: o.users,
+        import_users,
+        import_tokens,
+        rss_idle,
+        rss_max,
+        rows,
+    });
+    drop(big);
+    let size = store_size(&main.dir, main.url());
+    print_table(backend, &phases, &rounds, size);
+    main.remove(o.keep);
+    reference.remove(o.keep);
 }
 
 /// Size of the store, MiB: the SQLite files or the PostgreSQL database.
@@ -267,7 +383,29 @@ fn store_size(dir: &Path, url: Option<&str>) -> u64 {
     bytes / (1 << 20)
 }
 
-fn print_table(backend: &str, phases: &[Phase], size: u64) {
+/// The middle value (the mean of the two middle ones for an even count).
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    b / a.max(0.001)
+}
+
+fn errors(n: u64) -> String {
+    if n > 0 {
+        format!(" ({n} errors)")
+    } else {
+        String::new()
+    }
+}
+
+fn print_table(backend: &str, phases: &[Phase], rounds: &[Round], size: u64) {
     let [small, big] = phases else { return };
     println!();
     println!("### {backend}: {} and {} users", small.users, big.users);
@@ -279,32 +417,67 @@ fn print_table(backend: &str, phases: &[Phase], size: u64) {
         );
     }
     println!("- store size at {} users: {size} MiB", big.users);
+    println!(
+        "- validate: {} rounds, each {} users (a store of its own) then {} users, alternately; \
+         the figures are the medians of the rounds, the ratios those of the medians",
+        rounds.len(),
+        small.users,
+        big.users
+    );
     println!();
     println!(
         "| call | p50 @{} | p99 @{} | p50 @{} | p99 @{} | p50 ratio | p99 ratio | goal | met |",
         small.users, small.users, big.users, big.users
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---|---|");
-    for ((label, a), (_, b)) in small.rows.iter().zip(&big.rows) {
-        let (r50, r99) = (b.p50 / a.p50.max(0.001), b.p99 / a.p99.max(0.001));
-        let validate = label.starts_with("validate");
-        let (goal, met) = if validate {
-            ("ratio ≤ 1.2", r50 <= 1.2 && r99 <= 1.2)
-        } else {
-            ("p99 < 50 ms", b.p99 < 50.0 && a.p99 < 50.0)
-        };
-        let errors = if a.errors + b.errors > 0 {
-            format!(" ({} errors)", a.errors + b.errors)
-        } else {
-            String::new()
-        };
+    let mut by_round = Vec::new();
+    let labels = rounds.first().map(|r| r.small.len()).unwrap_or(0);
+    for i in 0..labels {
+        let label = &rounds[0].small[i].0;
+        let pick = |f: &dyn Fn(&Round) -> f64| median(rounds.iter().map(f).collect());
+        let (a50, a99) = (pick(&|r| r.small[i].1.p50), pick(&|r| r.small[i].1.p99));
+        let (b50, b99) = (pick(&|r| r.big[i].1.p50), pick(&|r| r.big[i].1.p99));
+        let (r50, r99) = (ratio(a50, b50), ratio(a99, b99));
+        let n: u64 = rounds
+            .iter()
+            .map(|r| r.small[i].1.errors + r.big[i].1.errors)
+            .sum();
+        let met = r50 <= 1.2 && r99 <= 1.2 && n == 0;
         println!(
-            "| {label}{errors} | {:.2} | {:.2} | {:.2} | {:.2} | {r50:.2} | {r99:.2} | {goal} | {} |",
+            "| {label}{} | {a50:.2} | {a99:.2} | {b50:.2} | {b99:.2} | {r50:.2} | {r99:.2} | ratio ≤ 1.2 | {} |",
+            errors(n),
+            if met { "yes" } else { "**no**" }
+        );
+        let each: Vec<String> = rounds
+            .iter()
+            .map(|r| {
+                format!(
+                    "{:.2}/{:.2}",
+                    ratio(r.small[i].1.p50, r.big[i].1.p50),
+                    ratio(r.small[i].1.p99, r.big[i].1.p99)
+                )
+            })
+            .collect();
+        by_round.push(format!("{label}: {}", each.join(", ")));
+    }
+    for ((label, a), (_, b)) in small.rows.iter().zip(&big.rows) {
+        let n = a.errors + b.errors;
+        let met = b.p99 < 50.0 && a.p99 < 50.0 && n == 0;
+        println!(
+            "| {label}{} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | p99 < 50 ms | {} |",
+            errors(n),
             a.p50,
             a.p99,
             b.p50,
             b.p99,
+            ratio(a.p50, b.p50),
+            ratio(a.p99, b.p99),
             if met { "yes" } else { "**no**" }
         );
+    }
+    println!();
+    println!("Validate ratios (p50/p99) by round:");
+    for line in by_round {
+        println!("- {line}");
     }
 }

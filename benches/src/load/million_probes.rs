@@ -90,11 +90,19 @@ pub fn secret(i: usize) -> [u8; 20] {
 pub type Counters = Arc<Vec<AtomicU32>>;
 
 /// Validate generators over users `0..users`: right codes (`right`) or wrong ones.
-pub fn validate(users: usize, workers: usize, counters: &Counters, right: bool) -> Vec<Gen> {
+pub fn validate(
+    users: usize,
+    workers: usize,
+    counters: &Counters,
+    right: bool,
+    round: u64,
+) -> Vec<Gen> {
     (0..workers)
         .map(|w| {
             let counters = Arc::clone(counters);
-            let mut rng = Rng::new(0xA11D ^ (w as u64) << 32 ^ users as u64);
+            // Each round draws other users, so a round does not find the pages the
+            // previous one read in cache.
+            let mut rng = Rng::new(0xA11D ^ (w as u64) << 32 ^ users as u64 ^ round << 48);
             let span = users.div_ceil(workers);
             Box::new(move |r: &mut Req| {
                 let i = loop {

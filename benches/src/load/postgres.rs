@@ -36,6 +36,11 @@ fn psql(url: &str, sql: &str) {
 }
 
 impl Database {
+    /// Runs one SQL command on this database.
+    pub fn run(&self, sql: &str) {
+        psql(&self.url, sql);
+    }
+
     /// Creates an empty database named `sae_load_<pid>_<tag>` on the cluster of `admin_url`
     /// (a URL of any database the user may `CREATE DATABASE` from).
     pub fn create(admin_url: &str, tag: &str) -> Self {
