@@ -31,6 +31,7 @@ pub mod apikeys;
 pub mod attempts;
 pub mod audit;
 pub mod backup;
+mod checkpoint;
 pub mod codes;
 pub mod dashboard;
 pub mod devices;

@@ -16,6 +16,7 @@ use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness as _, embed_migrations};
 
+use super::checkpoint::{BACKSTOP_PAGES, Checkpointer};
 use super::error::{GroupCommitError, StoreError};
 use super::group_commit::{BatchConn, GroupCommit};
 
@@ -60,6 +61,8 @@ pub(super) struct Sqlite {
     /// Writers of this process queue here (see the module documentation).
     pub(super) writer: Arc<Mutex<()>>,
     pub(super) group: LazyGroupCommit<SqliteConnection>,
+    /// Checkpoints the log off the commit path (see [`super::checkpoint`]).
+    _checkpoints: Checkpointer,
 }
 
 /// The pools behind a [`Store`](super::Store).
@@ -112,14 +115,7 @@ impl LazyGroupCommit<SqliteConnection> {
         writer: &Arc<Mutex<()>>,
     ) -> Result<&GroupCommit<SqliteConnection>, StoreError> {
         self.get_or_start(|url| {
-            let open = move || {
-                let mut conn = SqliteConnection::establish(&url).map_err(|e| e.to_string())?;
-                SqlitePragmas
-                    .on_acquire(&mut conn)
-                    .map_err(|e| e.to_string())?;
-                Ok(conn)
-            };
-            GroupCommit::start(open, Some(Arc::clone(writer)), 1)
+            GroupCommit::start(move || sqlite_connection(&url), Some(Arc::clone(writer)), 1)
         })
     }
 }
@@ -167,6 +163,16 @@ fn private_files(path: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A connection outside the pool (the group committer's, the checkpoint thread's) with the
+/// settings of the pool's.
+fn sqlite_connection(url: &str) -> Result<SqliteConnection, String> {
+    let mut conn = SqliteConnection::establish(url).map_err(|e| e.to_string())?;
+    SqlitePragmas
+        .on_acquire(&mut conn)
+        .map_err(|e| e.to_string())?;
+    Ok(conn)
+}
+
 /// Settings every SQLite connection gets.
 #[derive(Debug)]
 pub(super) struct SqlitePragmas;
@@ -177,6 +183,7 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
             "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
              PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
+             PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES};
              PRAGMA foreign_keys = ON;"
         ))
         .map_err(diesel::r2d2::Error::QueryError)
@@ -215,6 +222,13 @@ impl Backend {
                     source,
                 })?;
             Ok(Self::Sqlite(Sqlite {
+                _checkpoints: Checkpointer::start({
+                    let url = url.to_owned();
+                    move || sqlite_connection(&url)
+                })
+                .map_err(|e| {
+                    StoreError::Task(format!("starting the SQLite checkpoint thread: {e}"))
+                })?,
                 pool,
                 writer: Arc::new(Mutex::new(())),
                 group: LazyGroupCommit::new(url),
@@ -278,5 +292,29 @@ mod tests {
                 .expect("the query runs");
             assert_eq!(used.used, 1, "SQLite is not built with {option}");
         }
+    }
+
+    #[derive(QueryableByName)]
+    struct Pages {
+        #[diesel(sql_type = Integer)]
+        wal_autocheckpoint: i32,
+    }
+
+    /// Commits checkpoint only as a backstop: the store's checkpoint thread does it.
+    #[test]
+    fn pooled_sqlite_connections_leave_checkpoints_to_the_thread() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = dir.path().join("sae.db").to_string_lossy().into_owned();
+        let super::Backend::Sqlite(lite) = super::Backend::open(&url, 2).expect("open") else {
+            panic!("an SQLite store");
+        };
+        let mut c = lite.pool.get().expect("a connection");
+        let got: Pages = diesel::sql_query("PRAGMA wal_autocheckpoint")
+            .get_result(&mut *c)
+            .expect("the pragma answers");
+        assert_eq!(
+            got.wal_autocheckpoint,
+            i32::try_from(super::BACKSTOP_PAGES).expect("fits")
+        );
     }
 }
