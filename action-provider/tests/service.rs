@@ -28,6 +28,7 @@ mod service {
     mod harness;
     mod imports;
     mod inbound;
+    mod layout;
     mod notifications;
     mod oauth2_refresh;
     mod sessions;

@@ -1,0 +1,2 @@
+ALTER TABLE tokens RESET (fillfactor);
+ALTER TABLE users RESET (fillfactor);
