@@ -91,10 +91,13 @@ for_both_backends! {
         }
 
         fn audit_insert_all(&mut self, entries: &[NewAudit]) -> QueryResult<()> {
-            if entries.is_empty() {
-                return Ok(());
+            // One row: a statement the connection keeps prepared (a many-row insert's text
+            // varies with its length, so diesel prepares it anew each time).
+            match entries {
+                [] => Ok(()),
+                [one] => diesel::insert_into(audit::table).values(one).execute(self).map(|_| ()),
+                _ => diesel::insert_into(audit::table).values(entries).execute(self).map(|_| ()),
             }
-            diesel::insert_into(audit::table).values(entries).execute(self).map(|_| ())
         }
 
         fn audit_page(&mut self, filter: &AuditFilter, newest_first: bool, cursor: i64, limit: i64) -> QueryResult<Vec<AuditRow>> {

@@ -71,9 +71,12 @@ pub(super) enum Backend {
     Sqlite(Sqlite),
 }
 
-/// Committer threads (and connections) of a PostgreSQL group commit: while one batch waits
-/// for its statements' round trips, others run (each serves the lock keys of its shard).
-const PG_COMMITTERS: usize = 8;
+/// Committer threads (and connections) of a PostgreSQL group commit, unless
+/// `SAE_PG_COMMITTERS` says otherwise: while one batch waits for its statements' round trips,
+/// another runs (each serves the lock keys of its shard). Two gave the most validations per
+/// second on a two-core machine (tenth session: 1, 2, 4, 8 measured; more committers make
+/// smaller batches, so more BEGIN/COMMIT and audit statements per decision).
+const PG_COMMITTERS: usize = 2;
 
 /// A pool's group committer, started at its first use (commands that never write through
 /// it start no thread).
@@ -126,7 +129,12 @@ impl LazyGroupCommit<PgConnection> {
     pub(super) fn get(&self) -> Result<&GroupCommit<PgConnection>, StoreError> {
         self.get_or_start(|url| {
             let open = move || PgConnection::establish(&url).map_err(|e| e.to_string());
-            GroupCommit::start(open, None, PG_COMMITTERS)
+            let n = std::env::var("SAE_PG_COMMITTERS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .filter(|n| (1..=64).contains(n))
+                .unwrap_or(PG_COMMITTERS);
+            GroupCommit::start(open, None, n)
         })
     }
 }

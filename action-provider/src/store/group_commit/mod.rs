@@ -9,7 +9,10 @@
 //! user always share batches): a committer takes every job that is waiting (up to [`MAX_BATCH`]),
 //! opens one transaction (`BEGIN IMMEDIATE` on SQLite), runs each job inside its own
 //! savepoint (a failing job is rolled back alone, exactly as if it had its own transaction),
-//! commits once, and only then answers each job. An answer therefore always describes a
+//! commits once, and only then answers each job. On PostgreSQL, where a savepoint costs a
+//! round trip, the first job of a transaction runs without one: when it fails, the
+//! transaction (which holds its writes only) is rolled back and the other jobs run in a new
+//! one. An answer therefore always describes a
 //! committed write: when the commit fails, every job of the batch gets the error and nothing
 //! of it is visible.
 //!
@@ -40,29 +43,43 @@ pub const MAX_BATCH: usize = 256;
 /// A connection a batch can run on: how a batch transaction begins, and how each job gets a
 /// savepoint of its own.
 pub trait BatchConn: Connection + AuditLog + Send + 'static {
+    /// Whether a savepoint costs nothing worth saving (SQLite: no round trip). When it does
+    /// (PostgreSQL), the first job of a batch transaction runs without one: if it fails, the
+    /// whole transaction (that job's writes only) is rolled back instead, and the rest of the
+    /// batch runs in a new one.
+    const CHEAP_SAVEPOINTS: bool;
+
     /// Runs `f` as the batch's transaction.
     fn batch_transaction(
         &mut self,
         f: impl FnOnce(&mut Self) -> QueryResult<()>,
     ) -> QueryResult<()>;
 
-    /// Runs one job in a savepoint of its own: an `Err` of `body` rolls back that job's writes
-    /// only. `open`: whether the previous job's savepoint is still open (see
-    /// [`Self::end_jobs`]). The outer `Err`: a savepoint could not be taken, released or
-    /// rolled back; the batch must then not commit.
+    /// Runs one job, in a savepoint of its own when `protect`: an `Err` of `body` then rolls
+    /// back that job's writes only (unprotected, the caller must roll back the transaction).
+    /// `open`: whether the previous job's savepoint is still open (see [`Self::end_jobs`]).
+    /// The outer `Err`: a savepoint could not be taken, released or rolled back; the batch
+    /// must then not commit.
     fn job<T, E>(
         &mut self,
         open: &mut bool,
+        protect: bool,
         body: impl FnOnce(&mut Self) -> Result<T, E>,
     ) -> QueryResult<Result<T, E>>
     where
         E: From<diesel::result::Error>;
 
-    /// After the last job: releases its savepoint if still open.
-    fn end_jobs(&mut self, open: bool) -> QueryResult<()>;
+    /// After the last job, before the batch's audit records are inserted (`records`: whether
+    /// there are any). The COMMIT of a transaction that a statement left failed rolls back
+    /// without an error, so a statement must run here that fails in a failed transaction:
+    /// the audit insert when there are records, otherwise releasing the open savepoint (or
+    /// taking one).
+    fn end_jobs(&mut self, open: bool, records: bool) -> QueryResult<()>;
 }
 
 impl BatchConn for SqliteConnection {
+    const CHEAP_SAVEPOINTS: bool = true;
+
     fn batch_transaction(
         &mut self,
         f: impl FnOnce(&mut Self) -> QueryResult<()>,
@@ -74,6 +91,7 @@ impl BatchConn for SqliteConnection {
     fn job<T, E>(
         &mut self,
         _open: &mut bool,
+        _protect: bool,
         body: impl FnOnce(&mut Self) -> Result<T, E>,
     ) -> QueryResult<Result<T, E>>
     where
@@ -82,7 +100,9 @@ impl BatchConn for SqliteConnection {
         Ok(self.transaction(body))
     }
 
-    fn end_jobs(&mut self, _open: bool) -> QueryResult<()> {
+    /// SQLite reports a failed statement's error to its caller and leaves the transaction
+    /// usable: nothing to check.
+    fn end_jobs(&mut self, _open: bool, _records: bool) -> QueryResult<()> {
         Ok(())
     }
 }
@@ -91,6 +111,8 @@ impl BatchConn for SqliteConnection {
 const PG_JOB_SAVEPOINT: &str = "sae_job";
 
 impl BatchConn for PgConnection {
+    const CHEAP_SAVEPOINTS: bool = false;
+
     fn batch_transaction(
         &mut self,
         f: impl FnOnce(&mut Self) -> QueryResult<()>,
@@ -102,17 +124,22 @@ impl BatchConn for PgConnection {
     /// one after the other, so a job releases the previous job's savepoint and takes its own
     /// in one message (two statements), instead of diesel's SAVEPOINT … RELEASE pair per job.
     /// After an `Err` the job's savepoint is rolled back and released at once. A job that
-    /// leaves the transaction failed while answering `Ok` makes the next release fail: the
-    /// whole batch is then rolled back and answered with the error (never acknowledged).
+    /// leaves the transaction failed while answering `Ok` makes the next savepoint statement
+    /// (or [`Self::end_jobs`]'s) fail: the whole batch is then rolled back and answered with
+    /// the error (never acknowledged).
     fn job<T, E>(
         &mut self,
         open: &mut bool,
+        protect: bool,
         body: impl FnOnce(&mut Self) -> Result<T, E>,
     ) -> QueryResult<Result<T, E>>
     where
         E: From<diesel::result::Error>,
     {
         use diesel::connection::SimpleConnection as _;
+        if !protect {
+            return Ok(body(self));
+        }
         let sp = PG_JOB_SAVEPOINT;
         if *open {
             self.batch_execute(&format!("RELEASE SAVEPOINT {sp}; SAVEPOINT {sp}"))?;
@@ -130,12 +157,15 @@ impl BatchConn for PgConnection {
         Ok(result)
     }
 
-    fn end_jobs(&mut self, open: bool) -> QueryResult<()> {
+    /// The COMMIT releases an open savepoint; the audit insert that follows fails in a failed
+    /// transaction. Without records, a savepoint statement does that check.
+    fn end_jobs(&mut self, open: bool, records: bool) -> QueryResult<()> {
         use diesel::connection::SimpleConnection as _;
-        if open {
-            self.batch_execute(&format!("RELEASE SAVEPOINT {PG_JOB_SAVEPOINT}"))?;
+        match (records, open) {
+            (true, _) => Ok(()),
+            (false, true) => self.batch_execute(&format!("RELEASE SAVEPOINT {PG_JOB_SAVEPOINT}")),
+            (false, false) => self.batch_execute(&format!("SAVEPOINT {PG_JOB_SAVEPOINT}")),
         }
-        Ok(())
     }
 }
 
@@ -153,9 +183,11 @@ enum Ran {
 trait Job<C>: Send {
     /// Its lock key (see the module documentation).
     fn key(&self) -> i64;
-    /// Runs the job inside the batch transaction, in its own savepoint (`open`: see
-    /// [`BatchConn::job`]).
-    fn run(&mut self, conn: &mut C, open: &mut bool) -> Ran;
+    /// Runs the job inside the batch transaction, in its own savepoint when `protect`
+    /// (`open`: see [`BatchConn::job`]).
+    fn run(&mut self, conn: &mut C, open: &mut bool, protect: bool) -> Ran;
+    /// Whether it ran and failed (its answer is its own error).
+    fn failed(&self) -> bool;
     /// The audit record the job left for its batch to insert (only after it succeeded).
     fn take_audit(&mut self) -> Option<NewAudit>;
     /// Answers the job: `Err` when the batch did not commit.
@@ -184,11 +216,11 @@ where
         self.key
     }
 
-    fn run(&mut self, conn: &mut C, open: &mut bool) -> Ran {
+    fn run(&mut self, conn: &mut C, open: &mut bool, protect: bool) -> Ran {
         let Some(body) = self.body.take() else {
             return Ran::Done;
         };
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| conn.job(open, body)));
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| conn.job(open, protect, body)));
         match outcome {
             Ok(Ok(r)) => {
                 self.result = Some(r.map(|(value, audit)| {
@@ -200,6 +232,10 @@ where
             Ok(Err(e)) => Ran::Broken(e),
             Err(_) => Ran::Panicked,
         }
+    }
+
+    fn failed(&self) -> bool {
+        matches!(self.result, Some(Err(_)))
     }
 
     fn take_audit(&mut self) -> Option<NewAudit> {
@@ -365,26 +401,48 @@ where
         let mut panicked = false;
         let committed = {
             let _writer = writer.map(|w| w.lock().unwrap_or_else(PoisonError::into_inner));
-            c.batch_transaction(|c| {
-                let mut open = false;
-                for job in &mut batch {
-                    match job.run(c, &mut open) {
-                        Ran::Done => {}
-                        Ran::Panicked => {
-                            panicked = true;
+            let mut start = 0;
+            loop {
+                let mut first_failed = false;
+                let result = c.batch_transaction(|c| {
+                    let mut open = false;
+                    for (i, job) in batch[start..].iter_mut().enumerate() {
+                        let protect = i > 0 || C::CHEAP_SAVEPOINTS;
+                        match job.run(c, &mut open, protect) {
+                            Ran::Done => {}
+                            Ran::Panicked => {
+                                panicked = true;
+                                return Err(diesel::result::Error::RollbackTransaction);
+                            }
+                            Ran::Broken(e) => return Err(e),
+                        }
+                        if !protect && job.failed() {
+                            first_failed = true;
                             return Err(diesel::result::Error::RollbackTransaction);
                         }
-                        Ran::Broken(e) => return Err(e),
                     }
+                    // The audit records of the batch's jobs, in their order, in one statement.
+                    let records: Vec<NewAudit> = batch[start..]
+                        .iter_mut()
+                        .filter_map(|job| job.take_audit())
+                        .collect();
+                    c.end_jobs(open, !records.is_empty())?;
+                    c.audit_insert_all(&records)
+                });
+                // The first job failed unprotected: its transaction held its writes only and
+                // is rolled back (its answer is its own error); the rest runs in a new one.
+                if first_failed
+                    && !panicked
+                    && matches!(result, Err(diesel::result::Error::RollbackTransaction))
+                {
+                    start += 1;
+                    if start < batch.len() {
+                        continue;
+                    }
+                    break Ok(());
                 }
-                c.end_jobs(open)?;
-                // The audit records of the batch's jobs, in their order, in one statement.
-                let records: Vec<NewAudit> = batch
-                    .iter_mut()
-                    .filter_map(|job| job.take_audit())
-                    .collect();
-                c.audit_insert_all(&records)
-            })
+                break result;
+            }
         };
         if panicked || committed.is_err() {
             // Closing the connection rolls back whatever the failure left open (and a

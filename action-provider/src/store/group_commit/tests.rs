@@ -245,6 +245,19 @@ fn batches_of_two_postgres_nodes_never_deadlock_and_every_acknowledged_write_hol
     assert_eq!(stored, expected);
 }
 
+/// Job `i`'s audit record.
+fn record(i: i64) -> crate::store::audit::NewAudit {
+    crate::store::audit::NewAudit {
+        at: i,
+        actor: "test".into(),
+        action: "job".into(),
+        subject: Some(i.to_string()),
+        source: None,
+        outcome: "ok".into(),
+        detail: None,
+    }
+}
+
 /// The audit records of a batch's jobs are inserted together before its COMMIT: exactly
 /// those of the jobs that were acknowledged, none of a failed or panicked job's.
 fn audited_waves<C: BatchConn>(group: &Arc<GroupCommit<C>>) -> Vec<i64> {
@@ -257,16 +270,7 @@ fn audited_waves<C: BatchConn>(group: &Arc<GroupCommit<C>>) -> Vec<i64> {
                     .unwrap();
                 runtime.block_on(group.write_async(i, move |c: &mut C| {
                     let value = job(c, i)?;
-                    let record = crate::store::audit::NewAudit {
-                        at: i,
-                        actor: "test".into(),
-                        action: "job".into(),
-                        subject: Some(i.to_string()),
-                        source: None,
-                        outcome: "ok".into(),
-                        detail: None,
-                    };
-                    Ok::<_, StoreError>((value, Some(record)))
+                    Ok::<_, StoreError>((value, Some(record(i))))
                 }))
             })
         })
@@ -317,4 +321,82 @@ fn a_batch_inserts_the_audit_records_of_its_acknowledged_jobs_only() {
     let mut recorded: Vec<i64> = audit::table.select(audit::at).load(&mut reader).unwrap();
     recorded.sort_unstable();
     assert_eq!(recorded, acknowledged);
+}
+
+/// A job that swallows the error of a statement the server refused and answers `Ok` leaves
+/// the transaction failed, and PostgreSQL's COMMIT of a failed transaction rolls back without
+/// an error: the batch notices before it (the audit insert, or a savepoint statement), so
+/// such a job is never acknowledged, whether it ran alone in its batch (the first job runs
+/// without a savepoint) or after others, with or without an audit record.
+#[test]
+fn a_job_hiding_a_refused_statement_is_never_acknowledged_on_postgres() {
+    use crate::store::schema::audit;
+    use diesel::pg::PgConnection;
+    let Some(url) = fresh_pg() else { return };
+    let mut reader = PgConnection::establish(&url).unwrap();
+    reader
+        .batch_execute(&format!(
+            "CREATE TABLE t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL);
+             INSERT INTO t VALUES (-1, 0);
+             {}",
+            AUDIT_TABLE.replace("id BIGINT PRIMARY KEY", "id BIGSERIAL PRIMARY KEY")
+        ))
+        .unwrap();
+    let open = move || PgConnection::establish(&url).map_err(|e| e.to_string());
+    let group = Arc::new(GroupCommit::start(open, None, 1).unwrap());
+    let hiding = |c: &mut PgConnection, i: i64| -> Result<i64, StoreError> {
+        c.batch_execute(&format!("INSERT INTO t (id, v) VALUES ({i}, {i})"))?;
+        let refused = c.batch_execute("INSERT INTO t (id, v) VALUES (-1, 0)");
+        assert!(refused.is_err(), "the duplicate key is refused");
+        Ok(i)
+    };
+    let good = |c: &mut PgConnection, i: i64| -> Result<i64, StoreError> {
+        c.batch_execute(&format!("INSERT INTO t (id, v) VALUES ({i}, {i})"))?;
+        Ok(i)
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let audited = |i: i64, hide: bool| {
+        runtime.block_on(group.write_async(i, move |c: &mut PgConnection| {
+            let value = if hide { hiding(c, i) } else { good(c, i) }?;
+            Ok::<_, StoreError>((value, Some(record(i))))
+        }))
+    };
+    // Alone in its batch: without, then with an audit record.
+    assert!(group.write(1, move |c| hiding(c, 1)).is_err());
+    assert!(audited(2, true).is_err());
+    // The committer goes on with a fresh connection.
+    assert_eq!(group.write(3, move |c| good(c, 3)).unwrap(), 3);
+    assert_eq!(audited(4, false).unwrap(), 4);
+    // In waves (some after other jobs of their batch, in a savepoint): every 5th job hides.
+    let handles: Vec<_> = (10..60i64)
+        .map(|i| {
+            let group = Arc::clone(&group);
+            std::thread::spawn(move || {
+                group.write(
+                    i,
+                    move |c: &mut PgConnection| {
+                        if i % 5 == 0 { hiding(c, i) } else { good(c, i) }
+                    },
+                )
+            })
+        })
+        .collect();
+    let mut acknowledged: Vec<i64> = handles
+        .into_iter()
+        .filter_map(|h| h.join().unwrap().ok())
+        .collect();
+    acknowledged.sort_unstable();
+    assert!(acknowledged.iter().all(|i| i % 5 != 0), "{acknowledged:?}");
+    let stored: Vec<i64> = t::table
+        .filter(t::id.ge(0))
+        .select(t::id)
+        .order(t::id)
+        .load(&mut reader)
+        .unwrap();
+    let expected: Vec<i64> = [3, 4].into_iter().chain(acknowledged).collect();
+    assert_eq!(stored, expected);
+    let recorded: Vec<i64> = audit::table.select(audit::at).load(&mut reader).unwrap();
+    assert_eq!(recorded, vec![4]);
 }
