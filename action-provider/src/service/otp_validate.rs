@@ -1,12 +1,14 @@
 //! Validating a second factor (`/v1/otp/validate`): a presented code against a user's
 //! tokens (TOTP, HOTP, OPIE) and the last `token_window` issued SMS/e-mail codes.
 //!
-//! The reads (user, tokens, recent codes) happen first; then one write — batched with
-//! concurrent ones on SQLite — runs the attempt through the [gate](super::gate): with the
-//! user's row locked, the gate decides, sae-core checks every candidate (the whole window,
-//! constant-time), the matched counter advances by compare-and-set (so of concurrent
-//! submissions of one code exactly one wins; the others are `replayed`), and a miss counts
-//! one OTP failure.
+//! The user and its tokens are read first and sae-core checks the code against every token
+//! (the whole window, constant-time); only when no token matches are the recent issued codes
+//! read and checked (a token's match settles the decision whatever they hold). Then one
+//! write — batched with concurrent ones — runs the attempt through the [gate](super::gate):
+//! with the user's row locked, the gate decides on what it reads there, and only when it
+//! admits the attempt is the check's outcome used: the matched counter advances by
+//! compare-and-set (so of concurrent submissions of one code exactly one wins; the others are
+//! `replayed`), and a miss counts one OTP failure.
 
 use std::sync::Arc;
 
@@ -177,14 +179,14 @@ impl Candidates {
                 .any(|(c, old)| !old && c.used_at.is_none() && c.expires_at > now.secs())
     }
 
-    fn check(&self, now: UnixTime) -> Result<Checked, ServiceError> {
+    /// Checks the presented code against the tokens (each whole window, constant-time).
+    fn check_tokens(&self, now: UnixTime, out: &mut Checked) -> Result<(), ServiceError> {
         let ring = crate::crypto::read(&self.keyring)?;
         let code = self.code.expose();
-        let mut out = Checked::default();
         for t in self.tokens.iter().filter(|t| t.usable_at(now.secs())) {
             match t.kind.as_str() {
                 "totp" | "hotp" => {
-                    if let Err(e) = hmac_token(&ring, t, code, now, self.window, &mut out) {
+                    if let Err(e) = hmac_token(&ring, t, code, now, self.window, out) {
                         Metrics::inc(&self.metrics.stored_token_errors);
                         tracing::error!(token = %t.id, error = %e, "a stored token cannot be used");
                     }
@@ -214,9 +216,16 @@ impl Candidates {
                 }
             }
         }
-        // The last `token_window` issued codes: a live one may be accepted; a match on a used
-        // one is a replay, on an expired one an expiry (neither is accepted).
-        // A match on an unused, unexpired code that a newer request replaced is `superseded`.
+        Ok(())
+    }
+
+    /// Checks the presented code against the last `token_window` issued codes: a live one
+    /// may be accepted; a match on a used one is a replay, on an expired one an expiry
+    /// (neither is accepted), on an unused, unexpired one that a newer request replaced
+    /// `superseded`.
+    fn check_codes(&self, now: UnixTime, out: &mut Checked) -> Result<(), ServiceError> {
+        let ring = crate::crypto::read(&self.keyring)?;
+        let code = self.code.expose();
         for (c, superseded) in &self.codes {
             if !ring
                 .issued_code_mac(&c.key_id, &c.request_id, code)?
@@ -234,19 +243,19 @@ impl Candidates {
                 out.matched = Some(Match::Code { id: c.id });
             }
         }
-        Ok(out)
+        Ok(())
     }
 }
 
-/// Checks the candidates and claims what matched (compare-and-set), inside the gated write:
-/// `Ok(None)` when accepted, `Err(Some(reason))` when not.
+/// Claims what matched (compare-and-set), inside the gated write: `Ok(None)` when accepted,
+/// `Err(Some(reason))` when not. `checked`: the code checked against `candidates`.
 fn settle(
     c: &mut dyn Conn,
     user_id: i64,
     candidates: &Candidates,
+    checked: &Checked,
     now: UnixTime,
 ) -> Result<Result<Option<Reason>, Option<Reason>>, ServiceError> {
-    let checked = candidates.check(now)?;
     let won = match &checked.matched {
         Some(Match::Counter { token, counter }) => {
             c.token_advance(token, counter_to_db(*counter), now.secs())?
@@ -278,17 +287,14 @@ fn settle(
     Ok(Err(Some(reason)))
 }
 
-type Loaded = Option<(
-    crate::store::users::User,
-    Vec<Token>,
-    Vec<(IssuedCode, bool)>,
-)>;
-
-/// Reads the user, the tokens and the recent issued codes the input names.
-async fn load(state: &AppState, input: &ValidateInput, window: u8) -> Result<Loaded, ServiceError> {
+/// Reads the user and the tokens the input names (none when it names an issued code).
+async fn load(
+    state: &AppState,
+    input: &ValidateInput,
+) -> Result<Option<(crate::store::users::User, Vec<Token>)>, ServiceError> {
     let login = input.login.clone();
     let token_id = input.token_id.clone();
-    let request_id = input.request_id.clone();
+    let by_request = input.request_id.is_some();
     state
         .store
         .read(move |c| {
@@ -298,20 +304,35 @@ async fn load(state: &AppState, input: &ValidateInput, window: u8) -> Result<Loa
             if let Some(id) = &token_id {
                 tokens.retain(|t| &t.id == id);
             }
-            let mut codes: Vec<(IssuedCode, bool)> = if token_id.is_some() {
-                Vec::new()
-            } else {
-                c.codes_recent(user.id, i64::from(window) + SUPERSEDED_LOOKBACK)?
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, code)| (code, i >= usize::from(window)))
-                    .collect()
-            };
-            if let Some(rid) = &request_id {
+            if by_request {
                 tokens.clear();
+            }
+            Ok(Some((user, tokens)))
+        })
+        .await
+}
+
+/// Reads the user's recent issued codes (the one `request_id` names, if given), newest
+/// first, each with whether a newer request replaced it.
+async fn recent_codes(
+    state: &AppState,
+    user_id: i64,
+    window: u8,
+    request_id: Option<String>,
+) -> Result<Vec<(IssuedCode, bool)>, ServiceError> {
+    state
+        .store
+        .read(move |c| {
+            let mut codes: Vec<(IssuedCode, bool)> = c
+                .codes_recent(user_id, i64::from(window) + SUPERSEDED_LOOKBACK)?
+                .into_iter()
+                .enumerate()
+                .map(|(i, code)| (code, i >= usize::from(window)))
+                .collect();
+            if let Some(rid) = &request_id {
                 codes.retain(|(code, _)| &code.request_id == rid);
             }
-            Ok(Some((user, tokens, codes)))
+            Ok(codes)
         })
         .await
 }
@@ -330,9 +351,9 @@ pub async fn validate(
     let audit = caller
         .audit("otp.validate", now)
         .subject(input.login.clone());
-    let decision = match load(state, &input, window).await? {
+    let decision = match load(state, &input).await? {
         None => Decision::rejected(Reason::UnknownUser),
-        Some((user, tokens, codes)) => {
+        Some((user, tokens)) => {
             if let Err(refused) =
                 gate::precheck(&config, &gate::user_state(&user), Factor::Otp, now)
             {
@@ -340,14 +361,25 @@ pub async fn validate(
             } else if user.disabled {
                 Decision::rejected(Reason::Disabled)
             } else {
-                let candidates = Candidates {
+                let mut candidates = Candidates {
                     keyring: Arc::clone(&state.keyring),
                     metrics: Arc::clone(&state.metrics),
                     tokens,
-                    codes,
+                    codes: Vec::new(),
                     code: input.code,
                     window,
                 };
+                // The check reads only what was loaded and the clock, so it runs here, on the
+                // request's task, not in the write (whose batch runs its jobs one after the
+                // other). A token's match makes the issued codes irrelevant (accepted if its
+                // compare-and-set wins, a replay if not): they are read only without one.
+                let mut checked = Checked::default();
+                candidates.check_tokens(now, &mut checked)?;
+                if checked.matched.is_none() && input.token_id.is_none() {
+                    candidates.codes =
+                        recent_codes(state, user.id, window, input.request_id).await?;
+                    candidates.check_codes(now, &mut checked)?;
+                }
                 let decision = state
                     .store
                     .write_batched_audited(user.id, move |c| {
@@ -357,7 +389,7 @@ pub async fn validate(
                         };
                         let attempt =
                             gate::attempt(c, subject, Factor::Otp, &config, now, false, |c| {
-                                settle(c, user.id, &candidates, now)
+                                settle(c, user.id, &candidates, &checked, now)
                             })?;
                         let decision = Decision::of(attempt);
                         let record = audit.outcome(decision.outcome()).into_record();
