@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 
+use super::fixed::{Bind, Fixed};
 use super::schema::{issued_codes, users};
 
 /// An issued SMS/e-mail code as stored (only its MAC).
@@ -98,22 +99,24 @@ for_both_backends! {
         }
 
         fn code_consume(&mut self, user_id: i64, id: i64, now: i64) -> QueryResult<bool> {
-            let used = diesel::update(
-                issued_codes::table.filter(issued_codes::id.eq(id)).filter(issued_codes::used_at.is_null()),
-            )
-            .set(issued_codes::used_at.eq(now))
-            .execute(self)?;
+            // Fixed text, so the connection keeps both prepared (see `store::fixed`).
+            let claim = [
+                "UPDATE issued_codes SET used_at = ",
+                " WHERE id = ",
+                " AND used_at IS NULL",
+            ];
+            let used = Fixed::<()>::new(&claim, &[Bind::Int(now), Bind::Int(id)]).execute(self)?;
             if used != 1 {
                 return Ok(false);
             }
-            diesel::update(
-                issued_codes::table
-                    .filter(issued_codes::user_id.eq(user_id))
-                    .filter(issued_codes::id.lt(id))
-                    .filter(issued_codes::used_at.is_null()),
-            )
-            .set(issued_codes::used_at.eq(now))
-            .execute(self)?;
+            // The user's older codes are spent with it.
+            let older = [
+                "UPDATE issued_codes SET used_at = ",
+                " WHERE user_id = ",
+                " AND id < ",
+                " AND used_at IS NULL",
+            ];
+            Fixed::<()>::new(&older, &[Bind::Int(now), Bind::Int(user_id), Bind::Int(id)]).execute(self)?;
             Ok(true)
         }
 

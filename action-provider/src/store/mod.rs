@@ -36,6 +36,7 @@ pub mod codes;
 pub mod dashboard;
 pub mod devices;
 mod error;
+mod fixed;
 mod group_commit;
 pub mod idempotency;
 pub mod inbound;

@@ -6,6 +6,7 @@
 
 use diesel::prelude::*;
 
+use super::fixed::{Bind, Fixed};
 use super::schema::{tokens, users};
 
 /// An OTP credential as stored.
@@ -169,14 +170,16 @@ for_both_backends! {
         }
 
         fn token_advance(&mut self, id: &str, new: i64, now: i64) -> QueryResult<bool> {
-            diesel::update(
-                tokens::table
-                    .filter(tokens::id.eq(id))
-                    .filter(tokens::last_counter.is_null().or(tokens::last_counter.lt(new))),
-            )
-            .set((tokens::last_counter.eq(new), tokens::last_used_at.eq(now)))
-            .execute(self)
-            .map(|n| n == 1)
+            // Fixed text, so the connection keeps it prepared (see `store::fixed`).
+            let parts = [
+                "UPDATE tokens SET last_counter = ",
+                ", last_used_at = ",
+                " WHERE id = ",
+                " AND (last_counter IS NULL OR last_counter < ",
+                ")",
+            ];
+            let binds = [Bind::Int(new), Bind::Int(now), Bind::Text(id), Bind::Int(new)];
+            Fixed::<()>::new(&parts, &binds).execute(self).map(|n| n == 1)
         }
 
         fn token_opie_advance(&mut self, id: &str, count: i32, presented_hex: &str, now: i64) -> QueryResult<bool> {

@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 use sae_core::lockout::Factor;
 
+use super::fixed::{Bind, Fixed};
 use super::schema::{tokens, users, wallets};
 use super::tokens::Token;
 
@@ -409,24 +410,24 @@ for_both_backends! {
         }
 
         fn user_fail(&mut self, id: i64, factor: Factor, now: i64) -> QueryResult<Option<i32>> {
-            let target = users::table.filter(users::id.eq(id)).filter(users::locked_at_ms.is_null());
-            match factor {
-                Factor::Password => diesel::update(target)
-                    .set((users::pwd_failures.eq(users::pwd_failures + 1), users::pwd_last_failure_ms.eq(now)))
-                    .returning(users::pwd_failures)
-                    .get_result(self)
-                    .optional(),
-                Factor::Otp => diesel::update(target)
-                    .set((users::otp_failures.eq(users::otp_failures + 1), users::otp_last_failure_ms.eq(now)))
-                    .returning(users::otp_failures)
-                    .get_result(self)
-                    .optional(),
-                _ => diesel::update(target)
-                    .set((users::hash_failures.eq(users::hash_failures + 1), users::hash_last_failure_ms.eq(now)))
-                    .returning(users::hash_failures)
-                    .get_result(self)
-                    .optional(),
-            }
+            // Fixed text per factor, so the connection keeps it prepared (see `store::fixed`).
+            let (set, returning) = match factor {
+                Factor::Password => (
+                    "UPDATE users SET pwd_failures = pwd_failures + 1, pwd_last_failure_ms = ",
+                    " AND locked_at_ms IS NULL RETURNING pwd_failures",
+                ),
+                Factor::Otp => (
+                    "UPDATE users SET otp_failures = otp_failures + 1, otp_last_failure_ms = ",
+                    " AND locked_at_ms IS NULL RETURNING otp_failures",
+                ),
+                _ => (
+                    "UPDATE users SET hash_failures = hash_failures + 1, hash_last_failure_ms = ",
+                    " AND locked_at_ms IS NULL RETURNING hash_failures",
+                ),
+            };
+            let parts = [set, " WHERE id = ", returning];
+            let binds = [Bind::Int(now), Bind::Int(id)];
+            Fixed::<diesel::sql_types::Integer>::new(&parts, &binds).get_result(self).optional()
         }
 
         fn user_set_lock(&mut self, id: i64, factor: Factor, since: i64, until: Option<i64>) -> QueryResult<bool> {

@@ -1,0 +1,80 @@
+//! Statements of fixed text that a connection keeps prepared.
+//!
+//! diesel never caches an `UPDATE` it builds (its text could vary with the changeset), so
+//! PostgreSQL parses and plans each one again and SQLite compiles it again. The few updates
+//! every decision runs (a token's counter compare-and-set, a failure count) are written here
+//! as fixed text with bind parameters instead: their text never varies, so both backends'
+//! statement caches keep them prepared (keyed by the text).
+
+use std::marker::PhantomData;
+
+use diesel::backend::Backend;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, HasSqlType, Text};
+use diesel::{QueryResult, RunQueryDsl};
+
+/// A bind parameter of a [`Fixed`] statement.
+pub enum Bind<'a> {
+    Int(i64),
+    Text(&'a str),
+}
+
+/// SQL text in pieces around its bind parameters (`parts.len() == binds.len() + 1`), so each
+/// backend writes its own placeholder (`$n` or `?`). `ST`: the SQL type of what a
+/// `RETURNING` clause returns (`()` when nothing).
+pub struct Fixed<'a, ST = ()> {
+    parts: &'a [&'a str],
+    binds: &'a [Bind<'a>],
+    returns: PhantomData<ST>,
+}
+
+impl<'a, ST> Fixed<'a, ST> {
+    pub fn new(parts: &'a [&'a str], binds: &'a [Bind<'a>]) -> Self {
+        debug_assert_eq!(
+            parts.len(),
+            binds.len() + 1,
+            "one bind between each two parts"
+        );
+        Self {
+            parts,
+            binds,
+            returns: PhantomData,
+        }
+    }
+}
+
+impl<ST, DB> QueryFragment<DB> for Fixed<'_, ST>
+where
+    DB: Backend + HasSqlType<BigInt> + HasSqlType<Text>,
+    i64: ToSql<BigInt, DB>,
+    str: ToSql<Text, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        // Nothing here marks the statement unsafe to cache: its text depends only on `parts`.
+        let mut parts = self.parts.iter();
+        if let Some(first) = parts.next() {
+            out.push_sql(first);
+        }
+        for (bind, part) in self.binds.iter().zip(parts) {
+            match bind {
+                Bind::Int(v) => out.push_bind_param::<BigInt, i64>(v)?,
+                Bind::Text(v) => out.push_bind_param::<Text, str>(v)?,
+            }
+            out.push_sql(part);
+        }
+        Ok(())
+    }
+}
+
+/// No static id: the statement caches key it by its text.
+impl<ST> QueryId for Fixed<'_, ST> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<ST: diesel::sql_types::SqlType + diesel::sql_types::SingleValue> Query for Fixed<'_, ST> {
+    type SqlType = ST;
+}
+
+impl<ST, C> RunQueryDsl<C> for Fixed<'_, ST> {}
