@@ -6,7 +6,8 @@
 //! transaction. Under load most of a decision's cost is that fixed per-transaction work.
 //! A [`GroupCommit`] owns dedicated connections, each on a thread of its own (one on SQLite,
 //! a few on PostgreSQL, each job going to the committer of its lock key, so the writes of one
-//! user always share batches): a committer takes every job that is waiting (up to [`MAX_BATCH`]),
+//! user always share batches): a committer takes every job that is waiting (up to
+//! [`BatchConn::MAX_JOBS`]),
 //! opens one transaction (`BEGIN IMMEDIATE` on SQLite), runs each job inside its own
 //! savepoint (a failing job is rolled back alone, exactly as if it had its own transaction),
 //! commits once, and only then answers each job. On PostgreSQL, where a savepoint costs a
@@ -37,7 +38,8 @@ use diesel::sqlite::SqliteConnection;
 use super::audit::{AuditLog, NewAudit};
 use super::error::{GroupCommitError, StoreError};
 
-/// Most jobs committed together.
+/// Most jobs committed together on SQLite (and the length of each committer's queue, times
+/// four).
 pub const MAX_BATCH: usize = 256;
 
 /// A connection a batch can run on: how a batch transaction begins, and how each job gets a
@@ -48,6 +50,9 @@ pub trait BatchConn: Connection + AuditLog + Send + 'static {
     /// whole transaction (that job's writes only) is rolled back instead, and the rest of the
     /// batch runs in a new one.
     const CHEAP_SAVEPOINTS: bool;
+
+    /// Most jobs in one batch transaction.
+    const MAX_JOBS: usize;
 
     /// Runs `f` as the batch's transaction.
     fn batch_transaction(
@@ -79,6 +84,7 @@ pub trait BatchConn: Connection + AuditLog + Send + 'static {
 
 impl BatchConn for SqliteConnection {
     const CHEAP_SAVEPOINTS: bool = true;
+    const MAX_JOBS: usize = MAX_BATCH;
 
     fn batch_transaction(
         &mut self,
@@ -112,6 +118,12 @@ const PG_JOB_SAVEPOINT: &str = "sae_job";
 
 impl BatchConn for PgConnection {
     const CHEAP_SAVEPOINTS: bool = false;
+    /// Each job after the first writes in a savepoint, a subtransaction with an id of its own.
+    /// A backend keeps at most 64 of those in shared memory (`PGPROC_MAX_CACHED_SUBXIDS`);
+    /// beyond that its transaction is *suboverflowed*, and every other session's snapshot
+    /// must then look subtransactions up in `pg_subtrans` until it ends — the well-known
+    /// subtransaction cliff. One unprotected job and 63 savepoints stay under it.
+    const MAX_JOBS: usize = 64;
 
     fn batch_transaction(
         &mut self,
@@ -364,12 +376,12 @@ fn gone<E: From<StoreError>>() -> E {
 
 /// Takes the next batch: blocks for its first job, then takes whatever else is waiting.
 /// `false` when every sender is gone.
-fn next_batch<C>(rx: &Receiver<Jobs<C>>, batch: &mut Vec<Jobs<C>>) -> bool {
+fn next_batch<C: BatchConn>(rx: &Receiver<Jobs<C>>, batch: &mut Vec<Jobs<C>>) -> bool {
     let Ok(first) = rx.recv() else {
         return false;
     };
     batch.push(first);
-    while batch.len() < MAX_BATCH {
+    while batch.len() < C::MAX_JOBS {
         match rx.try_recv() {
             Ok(job) => batch.push(job),
             Err(_) => break,
@@ -383,7 +395,7 @@ where
     C: BatchConn,
     O: Fn() -> Result<C, String>,
 {
-    let mut batch: Vec<Jobs<C>> = Vec::with_capacity(MAX_BATCH);
+    let mut batch: Vec<Jobs<C>> = Vec::with_capacity(C::MAX_JOBS);
     let mut conn: Option<C> = None;
     while next_batch(rx, &mut batch) {
         // Row locks in ascending key order (see the module documentation).

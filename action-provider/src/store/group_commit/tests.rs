@@ -245,6 +245,92 @@ fn batches_of_two_postgres_nodes_never_deadlock_and_every_acknowledged_write_hol
     assert_eq!(stored, expected);
 }
 
+/// A PostgreSQL batch holds at most [`BatchConn::MAX_JOBS`] jobs — one without a savepoint,
+/// then one savepoint (a subtransaction that writes) each — so no batch transaction overflows
+/// a backend's cache of 64 subtransaction ids. 300 jobs pile up behind a first one that waits
+/// for a row lock the test holds; each job stores its batch transaction's id.
+#[test]
+fn a_postgres_batch_stays_within_the_cached_subtransaction_ids() {
+    use diesel::pg::PgConnection;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let Some(url) = fresh_pg() else { return };
+    let mut holder = PgConnection::establish(&url).unwrap();
+    holder
+        .batch_execute(
+            "CREATE TABLE t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL);
+             INSERT INTO t VALUES (-1, 0);",
+        )
+        .unwrap();
+    holder
+        .batch_execute("BEGIN; SELECT v FROM t WHERE id = -1 FOR UPDATE;")
+        .unwrap();
+    let mut watcher = PgConnection::establish(&url).unwrap();
+    let open = {
+        let url = url.clone();
+        move || PgConnection::establish(&url).map_err(|e| e.to_string())
+    };
+    let group = Arc::new(GroupCommit::start(open, None, 1).unwrap());
+    // The first job waits for the row the test holds.
+    let first = {
+        let group = Arc::clone(&group);
+        std::thread::spawn(move || {
+            group.write(0, |c: &mut PgConnection| {
+                c.batch_execute(
+                    "UPDATE t SET v = v + 1 WHERE id = -1;
+                     INSERT INTO t (id, v) VALUES (0, txid_current());",
+                )?;
+                Ok::<_, StoreError>(())
+            })
+        })
+    };
+    let mut handles = vec![first];
+    // Wait (for a condition, not a time) until the first job waits for the lock.
+    let mut waiting = || {
+        diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE wait_event_type = 'Lock' AND datname = current_database()",
+        )
+        .get_result::<i64>(&mut watcher)
+        .unwrap()
+    };
+    while waiting() == 0 {
+        std::thread::yield_now();
+    }
+    let started = Arc::new(AtomicUsize::new(0));
+    for i in 1..=300i64 {
+        let started = Arc::clone(&started);
+        let group = Arc::clone(&group);
+        handles.push(std::thread::spawn(move || {
+            started.fetch_add(1, Ordering::SeqCst);
+            group.write(i, move |c: &mut PgConnection| {
+                c.batch_execute(&format!(
+                    "INSERT INTO t (id, v) VALUES ({i}, txid_current())"
+                ))?;
+                Ok::<_, StoreError>(())
+            })
+        }));
+    }
+    while started.load(Ordering::SeqCst) < 300 {
+        std::thread::yield_now();
+    }
+    holder.batch_execute("COMMIT").unwrap();
+    for h in handles {
+        h.join().unwrap().unwrap();
+    }
+    let per_transaction: Vec<i64> = diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "SELECT count(*) FROM t WHERE id >= 0 GROUP BY v ORDER BY count(*) DESC",
+    )
+    .load(&mut watcher)
+    .unwrap();
+    assert_eq!(per_transaction.iter().sum::<i64>(), 301, "every job stored");
+    // 64 = PostgreSQL's PGPROC_MAX_CACHED_SUBXIDS: one unprotected job and 63 savepoints.
+    assert_eq!(
+        per_transaction.first().copied(),
+        Some(64),
+        "the jobs that piled up fill batches of 64 jobs, never more: {per_transaction:?}"
+    );
+}
+
 /// Job `i`'s audit record.
 fn record(i: i64) -> crate::store::audit::NewAudit {
     crate::store::audit::NewAudit {
