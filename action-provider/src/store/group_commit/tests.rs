@@ -156,6 +156,20 @@ fn fresh_pg() -> Option<String> {
     Some(format!("{prefix}/{name}"))
 }
 
+/// A fresh PostgreSQL database holding table `t` with its row `-1`, then `more` SQL: a
+/// connection to it and its URL (`None`: no PostgreSQL, see [`fresh_pg`]).
+fn pg_with_t(more: &str) -> Option<(diesel::pg::PgConnection, String)> {
+    let url = fresh_pg()?;
+    let mut c = diesel::pg::PgConnection::establish(&url).unwrap();
+    c.batch_execute(&format!(
+        "CREATE TABLE t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL);
+         INSERT INTO t VALUES (-1, 0);
+         {more}"
+    ))
+    .unwrap();
+    Some((c, url))
+}
+
 /// On PostgreSQL a job's savepoint is managed by hand (one round trip per job): a job
 /// that fails — by its own `Err`, or after a statement the server refused, which leaves
 /// the transaction failed until the savepoint is rolled back — is rolled back alone; a
@@ -163,14 +177,9 @@ fn fresh_pg() -> Option<String> {
 #[test]
 fn postgres_jobs_fail_alone_in_their_savepoints() {
     use diesel::pg::PgConnection;
-    let Some(url) = fresh_pg() else { return };
-    let mut reader = PgConnection::establish(&url).unwrap();
-    reader
-        .batch_execute(
-            "CREATE TABLE t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL);
-             INSERT INTO t VALUES (-1, 0);",
-        )
-        .unwrap();
+    let Some((mut reader, url)) = pg_with_t("") else {
+        return;
+    };
     let open = move || PgConnection::establish(&url).map_err(|e| e.to_string());
     let group = Arc::new(GroupCommit::start(open, None, 2).unwrap());
     let acknowledged = two_waves(&group);
@@ -253,14 +262,9 @@ fn batches_of_two_postgres_nodes_never_deadlock_and_every_acknowledged_write_hol
 fn a_postgres_batch_stays_within_the_cached_subtransaction_ids() {
     use diesel::pg::PgConnection;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    let Some(url) = fresh_pg() else { return };
-    let mut holder = PgConnection::establish(&url).unwrap();
-    holder
-        .batch_execute(
-            "CREATE TABLE t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL);
-             INSERT INTO t VALUES (-1, 0);",
-        )
-        .unwrap();
+    let Some((mut holder, url)) = pg_with_t("") else {
+        return;
+    };
     holder
         .batch_execute("BEGIN; SELECT v FROM t WHERE id = -1 FOR UPDATE;")
         .unwrap();
@@ -391,16 +395,10 @@ fn a_batch_inserts_the_audit_records_of_its_acknowledged_jobs_only() {
     assert_eq!(recorded, acknowledged);
 
     use diesel::pg::PgConnection;
-    let Some(url) = fresh_pg() else { return };
-    let mut reader = PgConnection::establish(&url).unwrap();
-    reader
-        .batch_execute(&format!(
-            "CREATE TABLE t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL);
-             INSERT INTO t VALUES (-1, 0);
-             {}",
-            AUDIT_TABLE.replace("id BIGINT PRIMARY KEY", "id BIGSERIAL PRIMARY KEY")
-        ))
-        .unwrap();
+    let audit_table = AUDIT_TABLE.replace("id BIGINT PRIMARY KEY", "id BIGSERIAL PRIMARY KEY");
+    let Some((mut reader, url)) = pg_with_t(&audit_table) else {
+        return;
+    };
     let open = move || PgConnection::establish(&url).map_err(|e| e.to_string());
     let group = Arc::new(GroupCommit::start(open, None, 2).unwrap());
     let acknowledged = audited_waves(&group);
@@ -418,16 +416,10 @@ fn a_batch_inserts_the_audit_records_of_its_acknowledged_jobs_only() {
 fn a_job_hiding_a_refused_statement_is_never_acknowledged_on_postgres() {
     use crate::store::schema::audit;
     use diesel::pg::PgConnection;
-    let Some(url) = fresh_pg() else { return };
-    let mut reader = PgConnection::establish(&url).unwrap();
-    reader
-        .batch_execute(&format!(
-            "CREATE TABLE t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL);
-             INSERT INTO t VALUES (-1, 0);
-             {}",
-            AUDIT_TABLE.replace("id BIGINT PRIMARY KEY", "id BIGSERIAL PRIMARY KEY")
-        ))
-        .unwrap();
+    let audit_table = AUDIT_TABLE.replace("id BIGINT PRIMARY KEY", "id BIGSERIAL PRIMARY KEY");
+    let Some((mut reader, url)) = pg_with_t(&audit_table) else {
+        return;
+    };
     let open = move || PgConnection::establish(&url).map_err(|e| e.to_string());
     let group = Arc::new(GroupCommit::start(open, None, 1).unwrap());
     let hiding = |c: &mut PgConnection, i: i64| -> Result<i64, StoreError> {
