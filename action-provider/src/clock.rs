@@ -9,6 +9,10 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// How often a node checks whether another node changed a configuration document it caches
+/// (the policies, the SMS brokers); its own changes take effect at once.
+pub const SETTINGS_REFRESH: Duration = Duration::from_secs(1);
+
 /// A point in time: milliseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct UnixTime(i64);

@@ -1,13 +1,15 @@
 //! The outbox's SMS channel: the broker configuration (sealed at rest in the settings table,
-//! one cached [`SmsSender`] per stored version) and the sender for channel `sms`.
+//! one cached [`SmsSender`] per stored version, checked like the policies) and the sender for channel `sms`.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use delivery::{SmsConfig, SmsMessage, SmsSender};
 
 use super::{AttemptReport, Context, Payload, SendReport, Sender};
+use crate::clock::UnixTime;
 use crate::crypto::{CryptoError, SharedKeyring};
 use crate::store::outbox::ClaimedJob;
 use crate::store::{Store, StoreError};
@@ -46,17 +48,24 @@ pub struct Current {
     pub sender: Arc<SmsSender>,
 }
 
-/// Per-node cache of the SMS configuration.
+/// Per-node cache of the SMS configuration: the stored version is checked at most once per
+/// [`REFRESH`](crate::clock::SETTINGS_REFRESH), and at once after this node's own change
+/// ([`SmsState::invalidate`]), as for the policies. `generation` counts invalidations: a
+/// read that began before one does not store what it read.
 #[derive(Default, Debug)]
 pub struct SmsState {
     cached: Mutex<Option<CachedVersion>>,
+    generation: AtomicU64,
 }
 
-struct CachedVersion(Current);
+struct CachedVersion {
+    current: Current,
+    checked: UnixTime,
+}
 
 impl std::fmt::Debug for CachedVersion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SmsConfig(version {})", self.0.version)
+        write!(f, "SmsConfig(version {})", self.current.version)
     }
 }
 
@@ -83,17 +92,20 @@ impl SmsState {
         &self,
         store: &Store,
         keyring: &SharedKeyring,
+        now: UnixTime,
     ) -> Result<Option<Current>, SmsConfigError> {
+        if let Some(c) = self.fresh(now) {
+            return Ok(Some(c));
+        }
+        let generation = self.generation.load(Ordering::Acquire);
         let version = store
-            .read(|c| Ok::<_, StoreError>(c.setting_get(DOC)?.map(|(_, v)| v)))
+            .read(|c| Ok::<_, StoreError>(c.setting_version(DOC)?))
             .await?;
         let Some(version) = version else {
             return Ok(None);
         };
-        if let Ok(guard) = self.cached.lock()
-            && let Some(CachedVersion(c)) = guard.as_ref().filter(|c| c.0.version == version)
-        {
-            return Ok(Some(c.clone()));
+        if let Some(c) = self.confirm(generation, version, now) {
+            return Ok(Some(c));
         }
         let Some((version, config)) = load_config(store, keyring, DOC).await? else {
             return Ok(None);
@@ -104,10 +116,44 @@ impl SmsState {
             config: Arc::new(config),
             sender: Arc::new(sender),
         };
-        if let Ok(mut guard) = self.cached.lock() {
-            *guard = Some(CachedVersion(current.clone()));
+        if let Ok(mut guard) = self.cached.lock()
+            && self.generation.load(Ordering::Acquire) == generation
+        {
+            *guard = Some(CachedVersion {
+                current: current.clone(),
+                checked: now,
+            });
         }
         Ok(Some(current))
+    }
+
+    /// The cached configuration if its version was checked less than a refresh ago.
+    fn fresh(&self, now: UnixTime) -> Option<Current> {
+        let guard = self.cached.lock().ok()?;
+        let c = guard
+            .as_ref()
+            .filter(|c| c.checked <= now && now < c.checked.plus(crate::clock::SETTINGS_REFRESH))?;
+        Some(c.current.clone())
+    }
+
+    /// The cached configuration if it is still at `version` (marked checked at `now`),
+    /// unless the cache was invalidated since `generation` was read.
+    fn confirm(&self, generation: u64, version: i64, now: UnixTime) -> Option<Current> {
+        let mut guard = self.cached.lock().ok()?;
+        if self.generation.load(Ordering::Acquire) != generation {
+            return None;
+        }
+        let c = guard.as_mut().filter(|c| c.current.version == version)?;
+        c.checked = now;
+        Some(c.current.clone())
+    }
+
+    /// Forgets the cached configuration (after this node changed it).
+    pub fn invalidate(&self) {
+        if let Ok(mut guard) = self.cached.lock() {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            *guard = None;
+        }
     }
 }
 
@@ -150,7 +196,7 @@ impl Sender for SmsOutbox {
             let current = match self
                 .ctx
                 .sms
-                .current(&self.ctx.store, &self.ctx.keyring)
+                .current(&self.ctx.store, &self.ctx.keyring, self.ctx.clock.now())
                 .await
             {
                 Ok(Some(c)) => c,

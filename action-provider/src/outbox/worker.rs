@@ -138,11 +138,17 @@ async fn finish(
         }
     }
     let logged = (job.request_id.clone(), job.channel.clone(), job.attempts);
+    // The write locks only the job's row unless a broker failed (then a notification's
+    // slot may be taken too), so it may share a PostgreSQL batch.
+    let failed = report
+        .as_ref()
+        .is_some_and(|(r, _)| r.attempts.iter().any(|a| !a.delivered));
+    let lock_key = (!failed).then_some(job.id);
     let job = job.clone();
     let written = outcome.clone();
     let result = ctx
         .store
-        .write_shared(move |c| -> Result<(), StoreError> {
+        .write_shared(lock_key, move |c| -> Result<((), _), StoreError> {
             if let Some((report, masked)) = &report {
                 for a in &report.attempts {
                     c.attempt_insert(&NewAttempt {
@@ -174,7 +180,7 @@ async fn finish(
                     c.outbox_failed(job.id, &format!("permanent: {e}"), now)?;
                 }
             }
-            Ok(())
+            Ok(((), None))
         })
         .await;
     match result {

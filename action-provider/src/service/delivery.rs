@@ -103,6 +103,7 @@ pub async fn put(
             Ok::<_, ServiceError>(())
         })
         .await?;
+    state.sms.invalidate();
     answer(&config, channel)
 }
 

@@ -224,6 +224,11 @@ fn over_budget(issued: &[i64], budget: delivery::Budget, now: i64) -> Option<i64
     (issued.len() >= count).then(|| issued[issued.len() - count] + window - now)
 }
 
+/// Whether a budget limits the SMS sent (without one a request locks no budget key).
+fn limited(budgets: &delivery::Budgets) -> bool {
+    budgets.per_destination().is_some() || budgets.per_user().is_some()
+}
+
 /// Refuses the request when an SMS budget is exhausted (inside the request's transaction,
 /// serialised per mobile number).
 fn check_budgets(
@@ -232,7 +237,7 @@ fn check_budgets(
     user: &User,
     now: i64,
 ) -> Result<(), ServiceError> {
-    let Some(mobile) = user.mobile_norm.as_deref() else {
+    let Some(mobile) = user.mobile_norm.as_deref().filter(|_| limited(budgets)) else {
         return Ok(());
     };
     c.lock_key(&format!("budget:{mobile}"))?;
@@ -278,7 +283,7 @@ async fn configured(
     match channel {
         Channel::Sms => state
             .sms
-            .current(&state.store, &state.keyring)
+            .current(&state.store, &state.keyring, state.now())
             .await
             .map_err(|e| ServiceError::internal("reading the SMS configuration", e))?
             .map(|c| Some(*c.config.budgets()))
@@ -360,14 +365,17 @@ pub async fn request(
         .audit("otp.request", now)
         .subject(user.login.clone())
         .detail(serde_json::json!({"channel": channel, "request_id": p.rid}));
+    // Without an idempotency key or a budget the write locks only the user's row (by the
+    // foreign keys of the code and the outbox job), so it may share a PostgreSQL batch.
+    let shared = (idem.is_none() && !budgets.as_ref().is_some_and(limited)).then_some(user.id);
     let (answer, queued) = state
         .store
-        .write_shared(move |c| {
+        .write_shared(shared, move |c| {
             if let Some((owner, key)) = &idem {
                 // A concurrent request with the same key may have committed meanwhile.
                 c.lock_key(&format!("idem:{owner}:{key}"))?;
                 if let Some(answer) = replay(c.idem_get(*owner, key)?, &digest)? {
-                    return Ok((answer, false));
+                    return Ok(((answer, false), None));
                 }
             }
             if let Some(budgets) = &budgets {
@@ -395,12 +403,11 @@ pub async fn request(
             if let Some((owner, key)) = &idem {
                 c.idem_put(*owner, key, &digest, 202, &p.body, now.secs())?;
             }
-            audit.write(c)?;
             let answer = Answer {
                 status: 202,
                 body: p.body.clone(),
             };
-            Ok::<_, ServiceError>((answer, true))
+            Ok::<_, ServiceError>(((answer, true), Some(audit.into_record())))
         })
         .await?;
     if queued {

@@ -22,7 +22,7 @@ use crate::store::prelude::*;
 use crate::store::{Store, StoreError};
 
 /// How often a node checks whether another node changed the configuration.
-pub const REFRESH: Duration = Duration::from_secs(1);
+pub const REFRESH: Duration = crate::clock::SETTINGS_REFRESH;
 
 /// Names of the configuration documents.
 pub mod doc {

@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 
+use super::fixed::{Bind, Fixed};
 use super::schema::delivery_attempts;
 
 /// One delivery attempt, for reports.
@@ -127,7 +128,30 @@ pub trait Attempts {
 for_both_backends! {
     impl Attempts {
         fn attempt_insert(&mut self, attempt: &NewAttempt) -> QueryResult<()> {
-            diesel::insert_into(delivery_attempts::table).values(attempt).execute(self).map(|_| ())
+            // Fixed text, so the connection keeps it prepared (see `store::fixed`).
+            let parts = [
+                "INSERT INTO delivery_attempts (outbox_id, request_id, channel, broker, \
+                 destination_masked, outcome, http_status, error, latency_ms, excerpt, at, \
+                 message_id) VALUES (",
+                ", ", ", ", ", ", ", ", ", ", ", ", ", ", ", ", ", ", ", ", ", ",
+                ")",
+            ];
+            let a = attempt;
+            let binds = [
+                Bind::Int(a.outbox_id),
+                Bind::Text(&a.request_id),
+                Bind::Text(&a.channel),
+                Bind::Text(&a.broker),
+                Bind::Text(&a.destination_masked),
+                Bind::Text(&a.outcome),
+                Bind::OptInt(a.http_status.map(i64::from)),
+                Bind::OptText(a.error.as_deref()),
+                Bind::Int(a.latency_ms),
+                Bind::OptText(a.excerpt.as_deref()),
+                Bind::Int(a.at),
+                Bind::OptText(a.message_id.as_deref()),
+            ];
+            Fixed::<()>::new(&parts, &binds).execute(self).map(|_| ())
         }
 
         fn attempts_page(&mut self, filter: &AttemptFilter, newest_first: bool, cursor: i64, limit: i64) -> QueryResult<Vec<AttemptRow>> {

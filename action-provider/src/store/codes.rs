@@ -86,7 +86,22 @@ pub trait Codes {
 for_both_backends! {
     impl Codes {
         fn code_insert(&mut self, code: &NewIssuedCode) -> QueryResult<i64> {
-            diesel::insert_into(issued_codes::table).values(code).returning(issued_codes::id).get_result(self)
+            // Fixed text, so the connection keeps it prepared (see `store::fixed`).
+            let parts = [
+                "INSERT INTO issued_codes (request_id, user_id, channel, code_mac, key_id, created_at, expires_at) VALUES (",
+                ", ", ", ", ", ", ", ", ", ", ", ",
+                ") RETURNING id",
+            ];
+            let binds = [
+                Bind::Text(&code.request_id),
+                Bind::Int(code.user_id),
+                Bind::Text(&code.channel),
+                Bind::Text(&code.code_mac),
+                Bind::Text(&code.key_id),
+                Bind::Int(code.created_at),
+                Bind::Int(code.expires_at),
+            ];
+            Fixed::<diesel::sql_types::BigInt>::new(&parts, &binds).get_result(self)
         }
 
         fn codes_recent(&mut self, user_id: i64, limit: i64) -> QueryResult<Vec<IssuedCode>> {

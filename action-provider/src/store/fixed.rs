@@ -11,13 +11,17 @@ use std::marker::PhantomData;
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, HasSqlType, Text};
+use diesel::sql_types::{BigInt, HasSqlType, Nullable, Text};
 use diesel::{QueryResult, RunQueryDsl};
 
 /// A bind parameter of a [`Fixed`] statement.
 pub enum Bind<'a> {
     Int(i64),
     Text(&'a str),
+    /// A nullable integer (`NULL` when `None`; the text stays the same).
+    OptInt(Option<i64>),
+    /// A nullable text.
+    OptText(Option<&'a str>),
 }
 
 /// SQL text in pieces around its bind parameters (`parts.len() == binds.len() + 1`), so each
@@ -49,6 +53,8 @@ where
     DB: Backend + HasSqlType<BigInt> + HasSqlType<Text>,
     i64: ToSql<BigInt, DB>,
     str: ToSql<Text, DB>,
+    Option<i64>: ToSql<Nullable<BigInt>, DB>,
+    for<'x> Option<&'x str>: ToSql<Nullable<Text>, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         // Nothing here marks the statement unsafe to cache: its text depends only on `parts`.
@@ -60,6 +66,10 @@ where
             match bind {
                 Bind::Int(v) => out.push_bind_param::<BigInt, i64>(v)?,
                 Bind::Text(v) => out.push_bind_param::<Text, str>(v)?,
+                Bind::OptInt(v) => out.push_bind_param::<Nullable<BigInt>, Option<i64>>(v)?,
+                Bind::OptText(v) => {
+                    out.push_bind_param::<Nullable<Text>, Option<&str>>(v)?;
+                }
             }
             out.push_sql(part);
         }

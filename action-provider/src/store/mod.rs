@@ -304,20 +304,33 @@ impl Store {
         }
     }
 
-    /// Runs `f` as one write transaction that may share its commit with concurrent ones
-    /// where that needs no lock order: on SQLite (one writer at a time, so the writes of a
-    /// batch cannot wait for each other) it joins the group commit like
-    /// [`write_batched`](Self::write_batched); on PostgreSQL, where `f` may lock rows of
-    /// several keys (an idempotency key, a mobile number two users share), it commits alone.
-    pub async fn write_shared<T, E, F>(&self, f: F) -> Result<T, E>
+    /// Runs `f` as one write transaction that may share its commit with concurrent ones;
+    /// `f` answers its value and maybe an audit record (inserted with the batch's records).
+    /// `lock_key`: `Some(key)` when the only rows `f` locks are those of `key`, as for
+    /// [`write_batched`](Self::write_batched) (a code request without a budget or an
+    /// idempotency key locks only its user's row, by its foreign keys); `None` when `f` may
+    /// lock rows of several keys (an idempotency key, a mobile number two users share). With
+    /// `None` it still joins the group commit on SQLite (one writer at a time, so the writes
+    /// of a batch cannot wait for each other) but commits alone on PostgreSQL, where two
+    /// batches locking those rows in different orders could deadlock.
+    pub async fn write_shared<T, E, F>(&self, lock_key: Option<i64>, f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut dyn Conn) -> Result<T, E> + Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<(T, Option<audit::NewAudit>), E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
     {
-        match &*self.0 {
-            Backend::Sqlite(_) => self.write_batched(0, f).await,
-            Backend::Postgres(_) => self.write(f).await,
+        match (&*self.0, lock_key) {
+            (Backend::Postgres(_), None) => {
+                self.write(move |c| {
+                    let (value, record) = f(c)?;
+                    if let Some(record) = record {
+                        c.audit_insert(&record)?;
+                    }
+                    Ok(value)
+                })
+                .await
+            }
+            (_, key) => self.batched(key.unwrap_or(0), f).await,
         }
     }
 

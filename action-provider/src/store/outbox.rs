@@ -5,6 +5,7 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 
+use super::fixed::{Bind, Fixed};
 use super::schema::{delivery_attempts, outbox};
 
 /// A delivery job to queue.
@@ -101,16 +102,14 @@ for_both_backends! {
         }
 
         fn outbox_sent(&mut self, id: i64, now: i64) -> QueryResult<()> {
-            diesel::update(outbox::table.filter(outbox::id.eq(id)))
-                .set((
-                    outbox::status.eq("sent"),
-                    outbox::payload_enc.eq(None::<String>),
-                    outbox::lease_until.eq(None::<i64>),
-                    outbox::last_error.eq(None::<String>),
-                    outbox::updated_at.eq(now),
-                ))
-                .execute(self)
-                .map(|_| ())
+            // Fixed text, so the connection keeps it prepared (see `store::fixed`).
+            let parts = [
+                "UPDATE outbox SET status = 'sent', payload_enc = NULL, lease_until = NULL, \
+                 last_error = NULL, updated_at = ",
+                " WHERE id = ",
+                "",
+            ];
+            Fixed::<()>::new(&parts, &[Bind::Int(now), Bind::Int(id)]).execute(self).map(|_| ())
         }
 
         fn outbox_retry(&mut self, id: i64, next_attempt_at: i64, error: &str, now: i64) -> QueryResult<()> {

@@ -18,6 +18,8 @@ struct NewSetting<'a> {
 pub trait Settings {
     /// Reads a configuration document's JSON text and version.
     fn setting_get(&mut self, name: &str) -> QueryResult<Option<(String, i64)>>;
+    /// A configuration document's version, without reading the document.
+    fn setting_version(&mut self, name: &str) -> QueryResult<Option<i64>>;
     /// Writes a configuration document (version + 1); returns the new version.
     fn setting_put(&mut self, name: &str, value: &str, now: i64) -> QueryResult<i64>;
     /// Every document's name and version: changes whenever any document changes.
@@ -30,6 +32,14 @@ for_both_backends! {
             settings::table
                 .filter(settings::name.eq(name))
                 .select((settings::value, settings::version))
+                .first(self)
+                .optional()
+        }
+
+        fn setting_version(&mut self, name: &str) -> QueryResult<Option<i64>> {
+            settings::table
+                .filter(settings::name.eq(name))
+                .select(settings::version)
                 .first(self)
                 .optional()
         }

@@ -73,3 +73,56 @@ async fn a_configuration_change_reaches_other_nodes_within_a_second() {
         );
     }
 }
+
+/// The SMS broker document is cached like the policies: the node that changed it uses the
+/// change at once, the others within a second (without reading the document meanwhile).
+#[actix_web::test]
+async fn an_sms_broker_change_reaches_other_nodes_within_a_second() {
+    use action_provider::service::delivery::{self, Channel};
+    let broker = |path: &str| {
+        serde_json::json!({"primary": {"kind": "rest", "url": format!("http://127.0.0.1:9/{path}"),
+            "method": "POST", "authorization": "none", "body": "{\"to\": \"{phone}\"}",
+            "timeout_ms": 3000}, "broker2": {"mode": "none"}})
+        .to_string()
+    };
+    for backend in each_backend() {
+        let db = Database::fresh(backend);
+        let clock = clock();
+        let (a, b) = (db.node(&clock), db.node(&clock));
+        let admin = admin_caller();
+        let version = |n: &super::harness::Node| {
+            let state = n.state.clone();
+            async move {
+                let c = state.sms.current(&state.store, &state.keyring, state.now());
+                c.await.unwrap().map(|c| c.version)
+            }
+        };
+        assert_eq!(
+            version(&b).await,
+            None,
+            "{backend:?}: nothing configured yet"
+        );
+        delivery::put(&a.state, &admin, Channel::Sms, broker("one").as_bytes())
+            .await
+            .unwrap();
+        assert_eq!(version(&a).await, Some(1), "{backend:?}");
+        assert_eq!(version(&b).await, Some(1), "{backend:?}");
+        delivery::put(&a.state, &admin, Channel::Sms, broker("two").as_bytes())
+            .await
+            .unwrap();
+        assert_eq!(
+            version(&a).await,
+            Some(2),
+            "{backend:?}: the changing node at once"
+        );
+        assert_eq!(
+            version(&b).await,
+            Some(1),
+            "{backend:?}: b trusts its cache"
+        );
+        clock.advance(Duration::from_millis(999));
+        assert_eq!(version(&b).await, Some(1), "{backend:?}");
+        clock.advance(Duration::from_millis(1));
+        assert_eq!(version(&b).await, Some(2), "{backend:?}: within a second");
+    }
+}
