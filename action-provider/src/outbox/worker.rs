@@ -67,7 +67,7 @@ pub async fn run(ctx: Context, sender: Arc<dyn Sender>, wake: Arc<Notify>) {
 async fn claim(ctx: &Context) -> Result<Vec<ClaimedJob>, StoreError> {
     let now = ctx.clock.now().secs();
     ctx.store
-        .write(move |c| Ok(c.outbox_claim(now, now + LEASE_S, BATCH)?))
+        .write_claim(move |c| Ok(c.outbox_claim(now, now + LEASE_S, BATCH)?))
         .await
 }
 

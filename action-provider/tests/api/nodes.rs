@@ -206,3 +206,89 @@ fn outbox_claims_and_sessions_hold_across_two_nodes() {
         401
     );
 }
+
+/// Code requests and validations of the same users, through two nodes at once: on
+/// PostgreSQL both share batches (a request's key is its user's id), so a lock cycle between
+/// batches would fail a batch. Every answer is the right one, every failure is counted
+/// exactly, every code goes out once.
+#[test]
+fn requests_and_validations_of_the_same_users_share_batches_across_two_nodes() {
+    if !backends().contains(&Backend::Postgres) {
+        eprintln!("skipped: no PostgreSQL (set SAE_TEST_PG_URL)");
+        return;
+    }
+    let Some(py) = python() else { return };
+    let peer = Peer::start(&py, "rest_peer.py", &[]);
+    let a = Arc::new(Server::start(Backend::Postgres));
+    let b = Arc::new(second_node(&a));
+    let broker = json!({"primary": {"kind": "rest", "url": format!("http://127.0.0.1:{}/none/ok", peer.port),
+        "method": "POST", "authorization": "none", "body": "{\"to\": \"{phone}\", \"text\": \"{message}\"}",
+        "timeout_ms": 3000}, "broker2": {"mode": "none"}});
+    assert_eq!(
+        a.admin("PUT", "/v1/delivery/sms", Some(&broker)).status,
+        200
+    );
+    // Failures are counted without locking anyone (a locked user is sent no code).
+    let lockout = json!({"enabled": false, "attempts": 10, "block_type": "permanent",
+        "throttle": {"enabled": false, "after": 5, "max_delay_s": 900}});
+    let r = a.admin("PUT", "/v1/config/lockout", Some(&lockout));
+    assert_eq!(r.status, 200, "{}", r.body);
+    eventually("node b reads the new lockout", || {
+        b.admin("GET", "/v1/config/lockout", None).json()["throttle"]["enabled"] == json!(false)
+    });
+    const USERS: usize = 6;
+    const THREADS: usize = 24;
+    const ROUNDS: usize = 6;
+    for u in 0..USERS {
+        let user =
+            json!({"login": format!("m{u}"), "mobile": format!("+55119{:08}", 20_000_000 + u)});
+        assert_eq!(a.admin("POST", "/v1/users", Some(&user)).status, 201);
+    }
+    // Thread t works on users t and t + 1 (mod USERS) from node t mod 2, alternating a
+    // request for one with a wrong code for the other, so batches mix both users' writes.
+    let handles: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let node = Arc::clone(if t % 2 == 0 { &a } else { &b });
+            std::thread::spawn(move || {
+                for r in 0..ROUNDS {
+                    let (asked, wrong) = if r % 2 == 0 { (t, t + 1) } else { (t + 1, t) };
+                    let body = json!({"login": format!("m{}", asked % USERS), "channel": "sms"});
+                    let ans = node.admin("POST", "/v1/otp/request", Some(&body));
+                    assert_eq!(ans.status, 202, "{}", ans.body);
+                    let body = json!({"login": format!("m{}", wrong % USERS), "code": "0000000"});
+                    let ans = node.admin("POST", "/v1/otp/validate", Some(&body));
+                    assert_eq!(ans.status, 200, "{}", ans.body);
+                    assert_eq!(ans.json()["valid"], json!(false), "{}", ans.body);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    // Each user was sent a wrong code by ROUNDS/2 rounds of the two threads that share it
+    // (each thread's wrong codes go half to each of its two users).
+    for u in 0..USERS {
+        let failures =
+            b.admin("GET", &format!("/v1/users/m{u}"), None).json()["failures"]["otp"].clone();
+        assert_eq!(
+            failures,
+            json!(THREADS / USERS * ROUNDS),
+            "m{u}: every failure counted once"
+        );
+    }
+    eventually("the outbox drains", || {
+        [&a, &b].iter().all(|node| {
+            node.call("GET", "/metrics", None, None)
+                .body
+                .lines()
+                .any(|l| l == "sae_outbox_backlog 0")
+        })
+    });
+    let calls = peer.get("/_calls").as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        calls.len(),
+        THREADS * ROUNDS,
+        "every requested code sent once"
+    );
+}
