@@ -291,17 +291,25 @@ impl Store {
                     .write_async(lock_key, move |c: &mut diesel::pg::PgConnection| f(c))
                     .await
             }
-            _ => {
-                self.write(move |c| {
-                    let (value, record) = f(c)?;
-                    if let Some(record) = record {
-                        c.audit_insert(&record)?;
-                    }
-                    Ok(value)
-                })
-                .await
-            }
+            _ => self.write_alone(f).await,
         }
+    }
+
+    /// `f` as a write transaction of its own, its audit record (if any) inserted at its end.
+    async fn write_alone<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut dyn Conn) -> Result<(T, Option<audit::NewAudit>), E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
+    {
+        self.write(move |c| {
+            let (value, record) = f(c)?;
+            if let Some(record) = record {
+                c.audit_insert(&record)?;
+            }
+            Ok(value)
+        })
+        .await
     }
 
     /// Runs `f` as one write transaction that may share its commit with concurrent ones;
@@ -320,16 +328,7 @@ impl Store {
         E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
     {
         match (&*self.0, lock_key) {
-            (Backend::Postgres(_), None) => {
-                self.write(move |c| {
-                    let (value, record) = f(c)?;
-                    if let Some(record) = record {
-                        c.audit_insert(&record)?;
-                    }
-                    Ok(value)
-                })
-                .await
-            }
+            (Backend::Postgres(_), None) => self.write_alone(f).await,
             (_, key) => self.batched(key.unwrap_or(0), f).await,
         }
     }

@@ -24,6 +24,40 @@ fn now() -> u64 {
         .as_secs()
 }
 
+/// A REST SMS peer and two nodes on one PostgreSQL database whose SMS broker sends to it;
+/// `None` (the test is skipped) without PostgreSQL or Python.
+fn two_nodes_sending_to_a_peer() -> Option<(Peer, Arc<Server>, Arc<Server>)> {
+    if !backends().contains(&Backend::Postgres) {
+        eprintln!("skipped: no PostgreSQL (set SAE_TEST_PG_URL)");
+        return None;
+    }
+    let py = python()?;
+    let peer = Peer::start(&py, "rest_peer.py", &[]);
+    let a = Arc::new(Server::start(Backend::Postgres));
+    let b = Arc::new(second_node(&a));
+    let broker = json!({"primary": {"kind": "rest", "url": format!("http://127.0.0.1:{}/none/ok", peer.port),
+        "method": "POST", "authorization": "none", "body": "{\"to\": \"{phone}\", \"text\": \"{message}\"}",
+        "timeout_ms": 3000}, "broker2": {"mode": "none"}});
+    let r = a.admin("PUT", "/v1/delivery/sms", Some(&broker));
+    assert_eq!(r.status, 200, "{}", r.body);
+    Some((peer, a, b))
+}
+
+/// Waits until nothing is queued or being sent on either node (a job claimed twice would
+/// still be in flight, counted in the backlog, until its second send), then answers the
+/// calls the peer received.
+fn drained_calls(peer: &Peer, a: &Server, b: &Server) -> Vec<serde_json::Value> {
+    eventually("the outbox drains", || {
+        [a, b].iter().all(|node| {
+            node.call("GET", "/metrics", None, None)
+                .body
+                .lines()
+                .any(|l| l == "sae_outbox_backlog 0")
+        })
+    });
+    peer.get("/_calls").as_array().cloned().unwrap_or_default()
+}
+
 /// A second node sharing the first node's database and keyring.
 fn second_node(first: &Server) -> Server {
     let dir = tempfile::tempdir().unwrap();
@@ -117,19 +151,9 @@ fn replay_and_lockout_hold_across_two_nodes() {
 
 #[test]
 fn outbox_claims_and_sessions_hold_across_two_nodes() {
-    if !backends().contains(&Backend::Postgres) {
-        eprintln!("skipped: no PostgreSQL (set SAE_TEST_PG_URL)");
+    let Some((peer, a, b)) = two_nodes_sending_to_a_peer() else {
         return;
-    }
-    let Some(py) = python() else { return };
-    let peer = Peer::start(&py, "rest_peer.py", &[]);
-    let a = Arc::new(Server::start(Backend::Postgres));
-    let b = Arc::new(second_node(&a));
-    let broker = json!({"primary": {"kind": "rest", "url": format!("http://127.0.0.1:{}/none/ok", peer.port),
-        "method": "POST", "authorization": "none", "body": "{\"to\": \"{phone}\", \"text\": \"{message}\"}",
-        "timeout_ms": 3000}, "broker2": {"mode": "none"}});
-    let r = a.admin("PUT", "/v1/delivery/sms", Some(&broker));
-    assert_eq!(r.status, 200, "{}", r.body);
+    };
     const N: usize = 40;
     for i in 0..N {
         let r = a.admin(
@@ -160,17 +184,7 @@ fn outbox_claims_and_sessions_hold_across_two_nodes() {
     for h in handles {
         h.join().unwrap();
     }
-    // Wait until nothing is queued or being sent on either node: a job claimed twice would
-    // still be in flight (counted in the backlog) until its second send had happened.
-    eventually("the outbox drains", || {
-        [&a, &b].iter().all(|node| {
-            node.call("GET", "/metrics", None, None)
-                .body
-                .lines()
-                .any(|l| l == "sae_outbox_backlog 0")
-        })
-    });
-    let calls = peer.get("/_calls").as_array().cloned().unwrap_or_default();
+    let calls = drained_calls(&peer, &a, &b);
     let mut phones: Vec<String> = calls
         .iter()
         .map(|c| {
@@ -213,21 +227,9 @@ fn outbox_claims_and_sessions_hold_across_two_nodes() {
 /// exactly, every code goes out once.
 #[test]
 fn requests_and_validations_of_the_same_users_share_batches_across_two_nodes() {
-    if !backends().contains(&Backend::Postgres) {
-        eprintln!("skipped: no PostgreSQL (set SAE_TEST_PG_URL)");
+    let Some((peer, a, b)) = two_nodes_sending_to_a_peer() else {
         return;
-    }
-    let Some(py) = python() else { return };
-    let peer = Peer::start(&py, "rest_peer.py", &[]);
-    let a = Arc::new(Server::start(Backend::Postgres));
-    let b = Arc::new(second_node(&a));
-    let broker = json!({"primary": {"kind": "rest", "url": format!("http://127.0.0.1:{}/none/ok", peer.port),
-        "method": "POST", "authorization": "none", "body": "{\"to\": \"{phone}\", \"text\": \"{message}\"}",
-        "timeout_ms": 3000}, "broker2": {"mode": "none"}});
-    assert_eq!(
-        a.admin("PUT", "/v1/delivery/sms", Some(&broker)).status,
-        200
-    );
+    };
     // Failures are counted without locking anyone (a locked user is sent no code).
     let lockout = json!({"enabled": false, "attempts": 10, "block_type": "permanent",
         "throttle": {"enabled": false, "after": 5, "max_delay_s": 900}});
@@ -277,15 +279,7 @@ fn requests_and_validations_of_the_same_users_share_batches_across_two_nodes() {
             "m{u}: every failure counted once"
         );
     }
-    eventually("the outbox drains", || {
-        [&a, &b].iter().all(|node| {
-            node.call("GET", "/metrics", None, None)
-                .body
-                .lines()
-                .any(|l| l == "sae_outbox_backlog 0")
-        })
-    });
-    let calls = peer.get("/_calls").as_array().cloned().unwrap_or_default();
+    let calls = drained_calls(&peer, &a, &b);
     assert_eq!(
         calls.len(),
         THREADS * ROUNDS,
