@@ -1,5 +1,6 @@
 //! The outbox's SMS channel: the broker configuration (sealed at rest in the settings table,
-//! one cached [`SmsSender`] per stored version, checked like the policies) and the sender for channel `sms`.
+//! one cached [`SmsSender`] per stored version, checked like the policies) and the sender
+//! for channel `sms`.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -366,7 +366,7 @@ pub async fn request(
         .subject(user.login.clone())
         .detail(serde_json::json!({"channel": channel, "request_id": p.rid}));
     // Without an idempotency key or a budget the write locks only the user's row (by the
-    // foreign keys of the code and the outbox job), so it may share a PostgreSQL batch.
+    // issued code's foreign key), so it may share a PostgreSQL batch.
     let shared = (idem.is_none() && !budgets.as_ref().is_some_and(limited)).then_some(user.id);
     let (answer, queued) = state
         .store

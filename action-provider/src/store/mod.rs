@@ -10,7 +10,10 @@
 //! - [`Store::write_batched`]: one write transaction that may share its commit with the
 //!   writes of concurrent requests (group commit); answered only after COMMIT;
 //! - [`Store::write_batched_audited`]: the same for a write that ends with an audit record
-//!   (a batch inserts its records in one statement).
+//!   (a batch inserts its records in one statement);
+//! - [`Store::write_shared`]: a write that joins the group commit when it names a lock key
+//!   (on PostgreSQL; always on SQLite), else commits alone;
+//! - [`Store::write_claim`]: a write that never waits for a row lock (the outbox claim).
 //!
 //! Each query trait is implemented for both backends' connections from one body (see
 //! [`for_both_backends!`]), so a closure stays backend-agnostic.
@@ -316,7 +319,7 @@ impl Store {
     /// `f` answers its value and maybe an audit record (inserted with the batch's records).
     /// `lock_key`: `Some(key)` when the only rows `f` locks are those of `key`, as for
     /// [`write_batched`](Self::write_batched) (a code request without a budget or an
-    /// idempotency key locks only its user's row, by its foreign keys); `None` when `f` may
+    /// idempotency key locks only its user's row, by the issued code's foreign key); `None` when `f` may
     /// lock rows of several keys (an idempotency key, a mobile number two users share). With
     /// `None` it still joins the group commit on SQLite (one writer at a time, so the writes
     /// of a batch cannot wait for each other) but commits alone on PostgreSQL, where two
