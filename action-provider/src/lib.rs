@@ -5,9 +5,10 @@
 //! Inside, three layers with arrows only downward: [`http`] (extract, call one service
 //! function, respond) → [`service`] (the flows and every decision that needs the store) →
 //! [`store`] (one façade over SQLite and PostgreSQL). The [`outbox`] sits between service
-//! and store; [`clock`], [`config`], [`crypto`], [`metrics`], [`proxies`] and [`timefmt`]
+//! and store; [`cache`], [`clock`], [`config`], [`crypto`], [`metrics`], [`proxies`] and [`timefmt`]
 //! are leaves any layer may use.
 
+pub mod cache;
 pub mod cli;
 pub mod clock;
 pub mod config;

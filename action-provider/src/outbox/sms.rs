@@ -4,12 +4,12 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use delivery::{SmsConfig, SmsMessage, SmsSender};
 
 use super::{AttemptReport, Context, Payload, SendReport, Sender};
+use crate::cache::VersionedCache;
 use crate::clock::UnixTime;
 use crate::crypto::{CryptoError, SharedKeyring};
 use crate::store::outbox::ClaimedJob;
@@ -49,26 +49,12 @@ pub struct Current {
     pub sender: Arc<SmsSender>,
 }
 
-/// Per-node cache of the SMS configuration: the stored version is checked at most once per
-/// [`REFRESH`](crate::clock::SETTINGS_REFRESH), and at once after this node's own change
-/// ([`SmsState::invalidate`]), as for the policies. `generation` counts invalidations: a
-/// read that began before one does not store what it read.
+/// Per-node cache of the SMS configuration, keyed by the stored version (the rule of
+/// [`VersionedCache`]: checked at most once per
+/// [`SETTINGS_REFRESH`](crate::clock::SETTINGS_REFRESH), dropped at once after this node's
+/// own change through [`SmsState::invalidate`], as for the policies).
 #[derive(Default, Debug)]
-pub struct SmsState {
-    cached: Mutex<Option<CachedVersion>>,
-    generation: AtomicU64,
-}
-
-struct CachedVersion {
-    current: Current,
-    checked: UnixTime,
-}
-
-impl std::fmt::Debug for CachedVersion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SmsConfig(version {})", self.current.version)
-    }
-}
+pub struct SmsState(VersionedCache<i64, Current>);
 
 /// Reads and opens a sealed configuration document (`DOC` or `VOICE_DOC`).
 pub async fn load_config(
@@ -95,66 +81,31 @@ impl SmsState {
         keyring: &SharedKeyring,
         now: UnixTime,
     ) -> Result<Option<Current>, SmsConfigError> {
-        if let Some(c) = self.fresh(now) {
-            return Ok(Some(c));
-        }
-        let generation = self.generation.load(Ordering::Acquire);
-        let version = store
-            .read(|c| Ok::<_, StoreError>(c.setting_version(DOC)?))
-            .await?;
-        let Some(version) = version else {
-            return Ok(None);
+        let version = async {
+            let v = store
+                .read(|c| Ok::<_, StoreError>(c.setting_version(DOC)?))
+                .await?;
+            Ok::<_, SmsConfigError>(v)
         };
-        if let Some(c) = self.confirm(generation, version, now) {
-            return Ok(Some(c));
-        }
-        let Some((version, config)) = load_config(store, keyring, DOC).await? else {
-            return Ok(None);
+        let load = |_| async {
+            let Some((version, config)) = load_config(store, keyring, DOC).await? else {
+                return Ok(None);
+            };
+            let sender =
+                SmsSender::new(&config).map_err(|e| SmsConfigError::Sender(e.to_string()))?;
+            let current = Current {
+                version,
+                config: Arc::new(config),
+                sender: Arc::new(sender),
+            };
+            Ok(Some((version, current)))
         };
-        let sender = SmsSender::new(&config).map_err(|e| SmsConfigError::Sender(e.to_string()))?;
-        let current = Current {
-            version,
-            config: Arc::new(config),
-            sender: Arc::new(sender),
-        };
-        if let Ok(mut guard) = self.cached.lock()
-            && self.generation.load(Ordering::Acquire) == generation
-        {
-            *guard = Some(CachedVersion {
-                current: current.clone(),
-                checked: now,
-            });
-        }
-        Ok(Some(current))
-    }
-
-    /// The cached configuration if its version was checked less than a refresh ago.
-    fn fresh(&self, now: UnixTime) -> Option<Current> {
-        let guard = self.cached.lock().ok()?;
-        let c = guard
-            .as_ref()
-            .filter(|c| c.checked <= now && now < c.checked.plus(crate::clock::SETTINGS_REFRESH))?;
-        Some(c.current.clone())
-    }
-
-    /// The cached configuration if it is still at `version` (marked checked at `now`),
-    /// unless the cache was invalidated since `generation` was read.
-    fn confirm(&self, generation: u64, version: i64, now: UnixTime) -> Option<Current> {
-        let mut guard = self.cached.lock().ok()?;
-        if self.generation.load(Ordering::Acquire) != generation {
-            return None;
-        }
-        let c = guard.as_mut().filter(|c| c.current.version == version)?;
-        c.checked = now;
-        Some(c.current.clone())
+        self.0.get(now, version, load).await
     }
 
     /// Forgets the cached configuration (after this node changed it).
     pub fn invalidate(&self) {
-        if let Ok(mut guard) = self.cached.lock() {
-            self.generation.fetch_add(1, Ordering::AcqRel);
-            *guard = None;
-        }
+        self.0.invalidate();
     }
 }
 

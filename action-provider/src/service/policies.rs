@@ -2,11 +2,10 @@
 //!
 //! Documents live in the `settings` table as JSON. A node keeps the parsed [`Policies`] and
 //! re-reads them when the documents' versions change; it checks the versions at most once
-//! per [`REFRESH`], and at once after its own writes. So a change made on one node reaches
+//! per [`REFRESH`], and at once after its own writes ([`crate::cache`]). So a change made on one node reaches
 //! every other node within a second.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sae_core::config::ImConfig;
@@ -17,6 +16,7 @@ use sae_core::rules::mfa::MfaRules;
 use sae_core::template::MessageTemplates;
 use serde::de::DeserializeOwned;
 
+use crate::cache::VersionedCache;
 use crate::clock::UnixTime;
 use crate::store::prelude::*;
 use crate::store::{Store, StoreError};
@@ -106,23 +106,11 @@ impl Policies {
     }
 }
 
-struct Cached {
-    checked: UnixTime,
-    versions: Vec<(String, i64)>,
-    policies: Arc<Policies>,
-}
-
-/// The per-node cache of [`Policies`].
-///
-/// A read that started before this node's own write may finish after it: `generation`
-/// counts [`PolicyCache::invalidate`] calls, and a read stores what it loaded only if no
-/// invalidation happened since it began, so a change made here holds from the answer to
-/// the change on (a stale read could otherwise be cached for up to [`REFRESH`]).
+/// The per-node cache of [`Policies`], keyed by the stored documents' versions (the rule of
+/// [`VersionedCache`]: checked once per [`REFRESH`], dropped at once after this node's own
+/// change).
 #[derive(Default)]
-pub struct PolicyCache {
-    inner: RwLock<Option<Cached>>,
-    generation: AtomicU64,
-}
+pub struct PolicyCache(VersionedCache<Vec<(String, i64)>, Arc<Policies>>);
 
 fn parse<T: DeserializeOwned + Default>(
     name: &str,
@@ -139,72 +127,23 @@ impl PolicyCache {
     /// The current policies: the cached ones if checked less than [`REFRESH`] ago or if the
     /// stored versions are unchanged, else freshly read.
     pub async fn get(&self, store: &Store, now: UnixTime) -> Result<Arc<Policies>, StoreError> {
-        if let Some(p) = self.fresh(now) {
-            return Ok(p);
-        }
-        let generation = self.generation.load(Ordering::Acquire);
-        let versions = store
-            .read(|c| Ok::<_, StoreError>(c.settings_versions()?))
-            .await?;
-        if let Some(p) = self.confirm(generation, &versions, now) {
-            return Ok(p);
-        }
-        let policies = Arc::new(store.read(|c| load(c)).await?);
-        self.store(generation, versions, policies.clone(), now);
-        Ok(policies)
-    }
-
-    /// The cached policies when their versions are still `versions` (marked checked at
-    /// `now`), unless the cache was invalidated since `generation` was read.
-    fn confirm(
-        &self,
-        generation: u64,
-        versions: &[(String, i64)],
-        now: UnixTime,
-    ) -> Option<Arc<Policies>> {
-        let mut guard = self.inner.write().ok()?;
-        if self.generation.load(Ordering::Acquire) != generation {
-            return None;
-        }
-        let c = guard.as_mut().filter(|c| c.versions == versions)?;
-        c.checked = now;
-        Some(c.policies.clone())
-    }
-
-    /// Caches `policies`, read at `versions`, unless the cache was invalidated since
-    /// `generation` was read (the read may predate this node's last write).
-    fn store(
-        &self,
-        generation: u64,
-        versions: Vec<(String, i64)>,
-        policies: Arc<Policies>,
-        now: UnixTime,
-    ) {
-        if let Ok(mut guard) = self.inner.write()
-            && self.generation.load(Ordering::Acquire) == generation
-        {
-            *guard = Some(Cached {
-                checked: now,
-                versions,
-                policies,
-            });
-        }
-    }
-
-    fn fresh(&self, now: UnixTime) -> Option<Arc<Policies>> {
-        let guard = self.inner.read().ok()?;
-        let c = guard
-            .as_ref()
-            .filter(|c| c.checked <= now && now < c.checked.plus(REFRESH))?;
-        Some(c.policies.clone())
+        let versions = async {
+            let v = store
+                .read(|c| Ok::<_, StoreError>(c.settings_versions()?))
+                .await?;
+            Ok::<_, StoreError>(Some(v))
+        };
+        let load = |versions| async move {
+            let policies = Arc::new(store.read(|c| load(c)).await?);
+            Ok::<_, StoreError>(Some((versions, policies)))
+        };
+        // Every set of versions (even none stored) has its policies: `get` never says None.
+        Ok(self.0.get(now, versions, load).await?.unwrap_or_default())
     }
 
     /// Forgets the cached policies (after this node changed one).
     pub fn invalidate(&self) {
-        if let Ok(mut guard) = self.inner.write() {
-            self.generation.fetch_add(1, Ordering::AcqRel);
-            *guard = None;
-        }
+        self.0.invalidate();
     }
 }
 
@@ -220,38 +159,4 @@ pub fn load(c: &mut dyn Conn) -> Result<Policies, StoreError> {
         messages: parse(doc::MESSAGES, c.setting_get(doc::MESSAGES)?)?,
         retention: parse(doc::RETENTION, c.setting_get(doc::RETENTION)?)?,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn keeping_audit_days(days: u32) -> Arc<Policies> {
-        let mut p = Policies::default();
-        p.retention.audit_days = days;
-        Arc::new(p)
-    }
-
-    #[test]
-    fn a_read_that_began_before_an_invalidation_is_not_cached() {
-        let cache = PolicyCache::default();
-        let now = UnixTime::from_millis(1_000_000);
-        // A background read starts, the node then writes a document and invalidates...
-        let before = cache.generation.load(Ordering::Acquire);
-        cache.invalidate();
-        // ...and the old read finishes last: what it read must not be served.
-        cache.store(before, vec![], keeping_audit_days(99), now);
-        assert!(cache.fresh(now).is_none());
-        assert!(cache.confirm(before, &[], now).is_none());
-        // A read that began after the invalidation is cached as usual.
-        let after = cache.generation.load(Ordering::Acquire);
-        cache.store(after, vec![], keeping_audit_days(3), now);
-        assert_eq!(cache.fresh(now).map(|p| p.retention.audit_days), Some(3));
-        assert_eq!(
-            cache
-                .confirm(after, &[], now)
-                .map(|p| p.retention.audit_days),
-            Some(3)
-        );
-    }
 }
