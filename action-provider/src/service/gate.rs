@@ -31,6 +31,7 @@ use super::error::ServiceError;
 use crate::clock::UnixTime;
 use crate::outbox::notify::{self, Event};
 use crate::store::admins::Admin;
+use crate::store::locks::Unlocked;
 use crate::store::prelude::*;
 use crate::store::users::User;
 
@@ -240,6 +241,30 @@ pub fn reserve(
         Subject::Admin { id, .. } => c.admin_password_inflight(id, until)?,
     }
     Ok(Ok(()))
+}
+
+/// A success accepted on the row read before the write, without reading it again inside:
+/// when `user` (read outside the transaction) holds no lock and no failure of `factor`, and
+/// the gate admits on that state, `write` — which must, in one statement, lock the row,
+/// check that it still holds exactly those counters and no lock (`seen`), and write the
+/// success (a compare-and-set) — decides. Then the outcome is the one [`attempt`] would
+/// give: the gate sees the same state at the same `now`, and there is no counter to reset.
+/// `Ok(true)`: accepted. `Ok(false)`: nothing was written; run [`attempt`].
+pub fn accept_as_read(
+    user: &User,
+    factor: Factor,
+    config: &LockoutConfig,
+    now: UnixTime,
+    write: impl FnOnce(&Unlocked) -> Result<bool, ServiceError>,
+) -> Result<bool, ServiceError> {
+    let Some(seen) = Unlocked::of(user) else {
+        return Ok(false);
+    };
+    let state = user_state(user);
+    if state.counter(factor).failures() > 0 || decide(config, &state, factor, now) != Ok(false) {
+        return Ok(false);
+    }
+    write(&seen)
 }
 
 /// Runs one attempt of `factor` for `subject` through the gate, inside the caller's write

@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use sae_core::lockout::Factor;
+use sae_core::lockout::{Factor, LockoutConfig};
 use sae_core::otp::opie::{self, Count, OpieState, Seed};
 use sae_core::otp::{
     Algorithm, Code, Digits, Hotp, HotpWindow, OtpError, TimeStep, Totp, TotpWindow,
@@ -23,13 +23,14 @@ use super::AppState;
 use super::caller::Caller;
 use super::decision::{Decision, Reason};
 use super::error::ServiceError;
-use super::gate::{self, Subject};
+use super::gate::{self, Attempt, Subject};
 use crate::clock::UnixTime;
 use crate::crypto::{Keyring, SharedKeyring};
 use crate::metrics::Metrics;
 use crate::store::codes::IssuedCode;
 use crate::store::prelude::*;
 use crate::store::tokens::Token;
+use crate::store::users::User;
 use crate::store::{counter_from_db, counter_to_db};
 use delivery::SecretString;
 
@@ -287,11 +288,30 @@ fn settle(
     Ok(Err(Some(reason)))
 }
 
+/// The common success in one statement ([`gate::accept_as_read`]): a TOTP/HOTP match for a
+/// user whose row, as read before the write, holds no lock and no OTP failure. `false`:
+/// nothing was written; the full gated attempt decides.
+fn accepted_as_read(
+    c: &mut dyn Conn,
+    user: &User,
+    config: &LockoutConfig,
+    checked: &Checked,
+    now: UnixTime,
+) -> Result<bool, ServiceError> {
+    let Some(Match::Counter { token, counter }) = &checked.matched else {
+        return Ok(false);
+    };
+    gate::accept_as_read(user, Factor::Otp, config, now, |seen| {
+        let new = counter_to_db(*counter);
+        Ok(c.token_advance_as_read(user.id, seen, token, new, now.secs())?)
+    })
+}
+
 /// Reads the user and the tokens the input names (none when it names an issued code).
 async fn load(
     state: &AppState,
     input: &ValidateInput,
-) -> Result<Option<(crate::store::users::User, Vec<Token>)>, ServiceError> {
+) -> Result<Option<(User, Vec<Token>)>, ServiceError> {
     let login = input.login.clone();
     let token_id = input.token_id.clone();
     let by_request = input.request_id.is_some();
@@ -383,14 +403,17 @@ pub async fn validate(
                 let decision = state
                     .store
                     .write_batched_audited(user.id, move |c| {
-                        let subject = Subject::User {
-                            id: user.id,
-                            login: &user.login,
-                        };
-                        let attempt =
+                        let attempt = if accepted_as_read(c, &user, &config, &checked, now)? {
+                            Attempt::Accepted(None)
+                        } else {
+                            let subject = Subject::User {
+                                id: user.id,
+                                login: &user.login,
+                            };
                             gate::attempt(c, subject, Factor::Otp, &config, now, false, |c| {
                                 settle(c, user.id, &candidates, &checked, now)
-                            })?;
+                            })?
+                        };
                         let decision = Decision::of(attempt);
                         let record = audit.outcome(decision.outcome()).into_record();
                         Ok::<_, ServiceError>((decision, record))

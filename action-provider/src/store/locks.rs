@@ -5,6 +5,9 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 
+use super::fixed::{Bind, Fixed};
+use super::users::User;
+
 /// Per-key write serialisation.
 pub trait Locks {
     /// Serialises writers on `key` until the transaction ends (PostgreSQL advisory lock;
@@ -35,6 +38,87 @@ pub trait RowLocks {
     fn user_for_update(&mut self, id: i64) -> QueryResult<Option<super::users::User>>;
     /// The administrator with this id, locked.
     fn admin_for_update(&mut self, id: i64) -> QueryResult<Option<super::admins::Admin>>;
+    /// In one statement: locks user `user_id`'s row if it still holds no lock and exactly
+    /// the failure counters `seen`, and then advances its token `id` to counter `new` by
+    /// compare-and-set (as `Tokens::token_advance`). Returns whether the token advanced;
+    /// `false` does not say which condition failed.
+    fn token_advance_as_read(
+        &mut self,
+        user_id: i64,
+        seen: &Unlocked,
+        id: &str,
+        new: i64,
+        now: i64,
+    ) -> QueryResult<bool>;
+}
+
+/// A user's failure counters (count, time of the last failure) as read, when no lock is
+/// stored: what [`RowLocks::token_advance_as_read`] checks the row against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unlocked {
+    /// Password failures.
+    pub pwd: (i32, Option<i64>),
+    /// One-time-code failures.
+    pub otp: (i32, Option<i64>),
+    /// MFA hash failures.
+    pub hash: (i32, Option<i64>),
+}
+
+impl Unlocked {
+    /// The counters of `u`, or `None` when any of its lock columns is set.
+    pub fn of(u: &User) -> Option<Self> {
+        let unlocked =
+            u.locked_at_ms.is_none() && u.locked_until_ms.is_none() && u.lock_factor.is_none();
+        unlocked.then_some(Self {
+            pwd: (u.pwd_failures, u.pwd_last_failure_ms),
+            otp: (u.otp_failures, u.otp_last_failure_ms),
+            hash: (u.hash_failures, u.hash_last_failure_ms),
+        })
+    }
+}
+
+/// The text of `token_advance_as_read`; `close` ends the user's row check (with
+/// `FOR UPDATE` on PostgreSQL) and starts the update. A missing time of last failure is
+/// compared as -1 (no stored time is negative), so `=` serves both backends.
+fn advance_as_read_parts(close: &'static str) -> [&'static str; 12] {
+    [
+        "WITH u AS (SELECT id FROM users WHERE id = ",
+        " AND locked_at_ms IS NULL AND locked_until_ms IS NULL AND lock_factor IS NULL \
+         AND pwd_failures = ",
+        " AND COALESCE(pwd_last_failure_ms, -1) = ",
+        " AND otp_failures = ",
+        " AND COALESCE(otp_last_failure_ms, -1) = ",
+        " AND hash_failures = ",
+        " AND COALESCE(hash_last_failure_ms, -1) = ",
+        close,
+        ", last_used_at = ",
+        " WHERE id = ",
+        " AND user_id IN (SELECT id FROM u) AND (last_counter IS NULL OR last_counter < ",
+        ")",
+    ]
+}
+
+/// The binds of `token_advance_as_read`, in the order of [`advance_as_read_parts`].
+fn advance_as_read_binds<'a>(
+    user_id: i64,
+    seen: &Unlocked,
+    id: &'a str,
+    new: i64,
+    now: i64,
+) -> [Bind<'a>; 11] {
+    [
+        Bind::Int(user_id),
+        Bind::Int(i64::from(seen.pwd.0)),
+        Bind::Int(seen.pwd.1.unwrap_or(-1)),
+        Bind::Int(i64::from(seen.otp.0)),
+        Bind::Int(seen.otp.1.unwrap_or(-1)),
+        Bind::Int(i64::from(seen.hash.0)),
+        Bind::Int(seen.hash.1.unwrap_or(-1)),
+        Bind::Int(new),
+        Bind::Int(now),
+        Bind::Text(id),
+        Bind::Int(new),
+    ]
 }
 
 impl RowLocks for PgConnection {
@@ -57,6 +141,21 @@ impl RowLocks for PgConnection {
             .first(self)
             .optional()
     }
+
+    fn token_advance_as_read(
+        &mut self,
+        user_id: i64,
+        seen: &Unlocked,
+        id: &str,
+        new: i64,
+        now: i64,
+    ) -> QueryResult<bool> {
+        let parts = advance_as_read_parts(" FOR UPDATE) UPDATE tokens SET last_counter = ");
+        let binds = advance_as_read_binds(user_id, seen, id, new, now);
+        Fixed::<()>::new(&parts, &binds)
+            .execute(self)
+            .map(|n| n == 1)
+    }
 }
 
 impl RowLocks for SqliteConnection {
@@ -76,5 +175,20 @@ impl RowLocks for SqliteConnection {
             .select(super::admins::Admin::as_select())
             .first(self)
             .optional()
+    }
+
+    fn token_advance_as_read(
+        &mut self,
+        user_id: i64,
+        seen: &Unlocked,
+        id: &str,
+        new: i64,
+        now: i64,
+    ) -> QueryResult<bool> {
+        let parts = advance_as_read_parts(") UPDATE tokens SET last_counter = ");
+        let binds = advance_as_read_binds(user_id, seen, id, new, now);
+        Fixed::<()>::new(&parts, &binds)
+            .execute(self)
+            .map(|n| n == 1)
     }
 }
