@@ -19,6 +19,13 @@
 //! [`precheck`] answers from a row read outside any transaction, so a locked or throttled
 //! subject is refused without taking the write lock or running a costly check; it never
 //! admits on its own. Delays are measured in milliseconds.
+//!
+//! The common success — a user with no lock and no failure of the factor, a matching
+//! one-time code — takes one statement instead of two ([`accept_as_read`]): the row is
+//! locked only if it still holds exactly what was read before the transaction, and the
+//! success is written in the same statement. Same state, same clock, so the same decision
+//! as [`attempt`]'s; when the row changed in between, nothing is written and [`attempt`]
+//! decides on the row as it is.
 
 use std::time::Duration;
 
