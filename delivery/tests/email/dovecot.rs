@@ -49,6 +49,24 @@ pub struct Ports {
     pub pop3s: u16,
 }
 
+impl Ports {
+    /// Four distinct ports nobody listens on right now: all four are bound at once before
+    /// any is released (bound and released one by one, the kernel may hand out the same
+    /// port twice, and Dovecot refuses a duplicate listener).
+    pub fn free() -> Self {
+        let listeners: Vec<TcpListener> = (0..4)
+            .map(|_| TcpListener::bind("127.0.0.1:0").expect("free port"))
+            .collect();
+        let port = |i: usize| listeners[i].local_addr().expect("free port").port();
+        Self {
+            imap: port(0),
+            imaps: port(1),
+            pop3: port(2),
+            pop3s: port(3),
+        }
+    }
+}
+
 /// A running Dovecot, stopped (SIGTERM, then wait) on drop.
 pub struct Dovecot {
     child: Child,
@@ -97,12 +115,7 @@ impl Dovecot {
             .map(|u| format!("{}:{{PLAIN}}{}\n", u.name, u.password))
             .collect();
         write_readable(&root.join("users"), &users_file);
-        let ports = Ports {
-            imap: free_port(),
-            imaps: free_port(),
-            pop3: free_port(),
-            pop3s: free_port(),
-        };
+        let ports = Ports::free();
         let oauth2 = introspection_url.map(|url| {
             write_readable(
                 &root.join("oauth2.conf.ext"),
@@ -286,14 +299,6 @@ fn write_readable(path: &PathBuf, text: &str) {
     let mut file = fs::File::create(path).expect("create");
     file.write_all(text.as_bytes()).expect("write");
     fs::set_permissions(path, fs::Permissions::from_mode(0o644)).expect("chmod");
-}
-
-/// A port nobody listens on right now (bound and released).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
 }
 
 fn running_as_root() -> bool {

@@ -13,7 +13,7 @@ use delivery::email::inbound::{
     self, Fetched, InboundAccount, InboundAuth, InboundError, InboundSettings, Position, Protocol,
 };
 
-use crate::dovecot::{Dovecot, Ports, User, free_port};
+use crate::dovecot::{Dovecot, Ports, User};
 
 pub const USER: User = User {
     name: "bounces@sae.test",
@@ -371,12 +371,7 @@ async fn long_messages_are_cut_to_the_limit() {
 #[tokio::test]
 async fn unreachable_and_silent_servers_fail_in_time() {
     let refused = account(
-        Ports {
-            imap: free_port(),
-            imaps: free_port(),
-            pop3: free_port(),
-            pop3s: free_port(),
-        },
+        Ports::free(),
         Protocol::Imap,
         Security::Tls,
         password(&USER),
