@@ -80,7 +80,7 @@ impl Unlocked {
 /// The text of `token_advance_as_read`; `close` ends the user's row check (with
 /// `FOR UPDATE` on PostgreSQL) and starts the update. A missing time of last failure is
 /// compared as -1 (no stored time is negative), so `=` serves both backends.
-fn advance_as_read_parts(close: &'static str) -> [&'static str; 12] {
+fn advance_as_read_parts(close: &'static str) -> [&'static str; 13] {
     [
         "WITH u AS (SELECT id FROM users WHERE id = ",
         " AND locked_at_ms IS NULL AND locked_until_ms IS NULL AND lock_factor IS NULL \
@@ -93,7 +93,10 @@ fn advance_as_read_parts(close: &'static str) -> [&'static str; 12] {
         close,
         ", last_used_at = ",
         " WHERE id = ",
-        " AND user_id IN (SELECT id FROM u) AND (last_counter IS NULL OR last_counter < ",
+        " AND user_id = ",
+        // EXISTS, not `user_id IN (SELECT id FROM u)`: SQLite would build a list for the
+        // IN at every run.
+        " AND EXISTS (SELECT 1 FROM u) AND (last_counter IS NULL OR last_counter < ",
         ")",
     ]
 }
@@ -105,7 +108,7 @@ fn advance_as_read_binds<'a>(
     id: &'a str,
     new: i64,
     now: i64,
-) -> [Bind<'a>; 11] {
+) -> [Bind<'a>; 12] {
     [
         Bind::Int(user_id),
         Bind::Int(i64::from(seen.pwd.0)),
@@ -117,6 +120,7 @@ fn advance_as_read_binds<'a>(
         Bind::Int(new),
         Bind::Int(now),
         Bind::Text(id),
+        Bind::Int(user_id),
         Bind::Int(new),
     ]
 }
