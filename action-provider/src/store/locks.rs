@@ -101,15 +101,18 @@ fn advance_as_read_parts(close: &'static str) -> [&'static str; 13] {
     ]
 }
 
-/// The binds of `token_advance_as_read`, in the order of [`advance_as_read_parts`].
-fn advance_as_read_binds<'a>(
-    user_id: i64,
-    seen: &Unlocked,
-    id: &'a str,
-    new: i64,
-    now: i64,
-) -> [Bind<'a>; 12] {
-    [
+/// Runs `token_advance_as_read` on either backend; `close` as in [`advance_as_read_parts`].
+fn advance_as_read<C>(
+    c: &mut C,
+    close: &'static str,
+    (user_id, seen, id, new, now): (i64, &Unlocked, &str, i64, i64),
+) -> QueryResult<bool>
+where
+    C: Connection,
+    for<'a> Fixed<'a>: diesel::query_dsl::methods::ExecuteDsl<C>,
+{
+    let parts = advance_as_read_parts(close);
+    let binds = [
         Bind::Int(user_id),
         Bind::Int(i64::from(seen.pwd.0)),
         Bind::Int(seen.pwd.1.unwrap_or(-1)),
@@ -122,7 +125,8 @@ fn advance_as_read_binds<'a>(
         Bind::Text(id),
         Bind::Int(user_id),
         Bind::Int(new),
-    ]
+    ];
+    Fixed::<()>::new(&parts, &binds).execute(c).map(|n| n == 1)
 }
 
 impl RowLocks for PgConnection {
@@ -154,11 +158,11 @@ impl RowLocks for PgConnection {
         new: i64,
         now: i64,
     ) -> QueryResult<bool> {
-        let parts = advance_as_read_parts(" FOR UPDATE) UPDATE tokens SET last_counter = ");
-        let binds = advance_as_read_binds(user_id, seen, id, new, now);
-        Fixed::<()>::new(&parts, &binds)
-            .execute(self)
-            .map(|n| n == 1)
+        advance_as_read(
+            self,
+            " FOR UPDATE) UPDATE tokens SET last_counter = ",
+            (user_id, seen, id, new, now),
+        )
     }
 }
 
@@ -189,10 +193,10 @@ impl RowLocks for SqliteConnection {
         new: i64,
         now: i64,
     ) -> QueryResult<bool> {
-        let parts = advance_as_read_parts(") UPDATE tokens SET last_counter = ");
-        let binds = advance_as_read_binds(user_id, seen, id, new, now);
-        Fixed::<()>::new(&parts, &binds)
-            .execute(self)
-            .map(|n| n == 1)
+        advance_as_read(
+            self,
+            ") UPDATE tokens SET last_counter = ",
+            (user_id, seen, id, new, now),
+        )
     }
 }
