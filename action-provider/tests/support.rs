@@ -4,7 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -66,14 +66,43 @@ pub struct Server {
     pub database_url: Option<String>,
     /// Which backend.
     pub backend: Backend,
+    /// Held for the server's lifetime, so that no other socket of this process is given
+    /// the port.
+    _port: PortReservation,
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// A loopback port reserved for one server: bound with `SO_REUSEADDR` and never put in
+/// the listening state. While the reservation is held the kernel hands the port to no
+/// other `bind` (another test's peer or server cannot take it between the choice and
+/// `sae serve`'s own bind), and `sae serve`, whose listener also sets `SO_REUSEADDR`, can
+/// still bind and listen on it. Connecting to it is refused until the server listens.
+struct PortReservation(socket2::Socket);
+
+impl PortReservation {
+    fn new() -> Self {
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket.set_reuse_address(true).unwrap();
+        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        socket.bind(&any.into()).unwrap();
+        Self(socket)
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.0.local_addr().unwrap().as_socket().unwrap()
+    }
+}
+
+/// Reservations of [`closed_port`], held until the test process ends.
+static CLOSED_PORTS: std::sync::Mutex<Vec<PortReservation>> = std::sync::Mutex::new(Vec::new());
+
+/// A loopback port nothing listens on, for the whole test process: connecting to it is
+/// refused, and no peer or server of another test can be given it meanwhile.
+pub fn closed_port() -> u16 {
+    let reservation = PortReservation::new();
+    let port = reservation.addr().port();
+    CLOSED_PORTS.lock().unwrap().push(reservation);
+    port
 }
 
 /// Path of the `sae` binary under test.
@@ -119,8 +148,8 @@ impl Server {
         extra: &[&str],
         logged: bool,
     ) -> Self {
-        let port = free_port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let reservation = PortReservation::new();
+        let addr = reservation.addr();
         let mut cmd = Command::new(sae_bin());
         cmd.arg("serve")
             .arg("--data-dir")
@@ -163,6 +192,7 @@ impl Server {
             admin_key,
             database_url,
             backend,
+            _port: reservation,
         }
     }
 

@@ -9,6 +9,7 @@ mod delivery {
     pub mod escaping;
     pub mod failover;
     pub mod peers;
+    pub mod ports;
     pub mod rest;
     pub mod soap;
     pub mod soap_login;

@@ -24,6 +24,8 @@ mod inbound_oauth2;
 mod oauth2_flows;
 #[path = "email/peers.rs"]
 mod peers;
+#[path = "delivery/ports.rs"]
+mod ports;
 #[path = "email/secrets.rs"]
 mod secrets;
 #[path = "email/service_account.rs"]

@@ -11,8 +11,8 @@ use sae_core::otp::{Algorithm, Digits, Hotp, format_code};
 use sae_core::secret::Secret;
 use serde_json::{Value, json};
 
-use super::mail_peers::closed_port;
 use super::otp::{totp_at, user_with_totp};
+use crate::support::closed_port;
 use crate::support::{Backend, Server, backends};
 
 /// Concurrent attempts per factor.

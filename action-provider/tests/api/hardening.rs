@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::mail_peers::closed_port;
+use crate::support::closed_port;
 use crate::support::{Backend, Peer, Response, Server, backends, python};
 
 fn ok(r: &Response, status: u16) -> Value {

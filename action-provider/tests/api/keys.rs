@@ -11,7 +11,7 @@ use sae_core::secret::Secret;
 use serde_json::{Value, json};
 
 use super::otp::{totp_at, user_with_totp};
-use crate::support::{Backend, Server, backends, fresh_pg_database};
+use crate::support::{Backend, Server, backends, closed_port, fresh_pg_database};
 
 fn now() -> u64 {
     std::time::SystemTime::now()
@@ -160,14 +160,6 @@ fn wait_seals_with(s: &Server, kid: &str, probe: &str) {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-}
-
-fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn key_material(s: &Server) -> Vec<String> {

@@ -3,10 +3,8 @@
 
 use serde_json::{Value, json};
 
-use super::mail_peers::{
-    CLIENT_ID, CLIENT_SECRET, Peer, SmtpPeer, closed_port, get_url, oauth_peer,
-};
-use crate::support::{Server, backends};
+use super::mail_peers::{CLIENT_ID, CLIENT_SECRET, Peer, SmtpPeer, get_url, oauth_peer};
+use crate::support::{Server, backends, closed_port};
 
 pub(super) const MAILBOX: &str = "mailbox@sae.test";
 const PASSWORD: &str = "smtp-pass-PLUGH";

@@ -222,12 +222,3 @@ pub fn get_url(url: &str) -> Response {
         &[],
     )
 }
-
-/// A port nothing listens on.
-pub fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}

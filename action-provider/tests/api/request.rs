@@ -38,7 +38,7 @@ fn request_queues_a_code_with_idempotency_and_clear_refusals() {
             "PUT",
             "/v1/delivery/sms",
             Some(&json!({"primary": {"kind": "rest",
-                "url": format!("http://127.0.0.1:{}/sms", super::mail_peers::closed_port()),
+                "url": format!("http://127.0.0.1:{}/sms", crate::support::closed_port()),
                 "method": "POST", "authorization": "none",
                 "body": "{\"to\": \"{phone}\", \"text\": \"{message}\"}", "timeout_ms": 1000},
                 "broker2": {"mode": "none"}})),

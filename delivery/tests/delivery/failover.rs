@@ -2,7 +2,8 @@
 
 use delivery::{BrokerLabel, ErrorClass, Outcome};
 
-use super::peers::{Peer, closed_port, message, sender};
+use super::peers::{Peer, message, sender};
+use super::ports::closed_port;
 use crate::peer;
 
 fn rest(url: &str, extra: &str) -> String {

@@ -2,7 +2,6 @@
 //! peer skips the test with a note, or fails it when `SAE_REQUIRE_PEERS=1` (or `CI=true`).
 
 use std::io::{BufRead, BufReader, Read};
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -123,12 +122,6 @@ macro_rules! peer {
             None => return,
         }
     };
-}
-
-/// A port on 127.0.0.1 with nothing listening.
-pub fn closed_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 /// The test message: the code appears in the text, with characters to escape.

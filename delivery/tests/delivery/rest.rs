@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use delivery::{Classified as _, SendError, SmsMessage};
 
-use super::peers::{closed_port, message, send};
+use super::peers::{message, send};
+use super::ports::closed_port;
 use crate::peer;
 
 const PASSWORD: &str = "s3cret: pass";

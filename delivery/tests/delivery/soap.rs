@@ -3,7 +3,8 @@
 
 use delivery::{BrokerConfig, BrokerLabel, Classified as _, SendError, SmsConfig, SmsMessage};
 
-use super::peers::{Peer, closed_port, message, send};
+use super::peers::{Peer, message, send};
+use super::ports::closed_port;
 use crate::peer;
 
 fn basic(peer: &Peer, version: &str, extra: &str) -> String {

@@ -1,7 +1,5 @@
 //! Failover across accounts, with attempt records.
 
-use std::net::TcpListener;
-
 use delivery::email::{
     AccountRole, ErrorClass, MailKind, NoOAuth2, Outcome, OutgoingMail, SmtpAccount,
     failover_order, send_with_failover,
@@ -9,15 +7,10 @@ use delivery::email::{
 use serde_json::json;
 
 use crate::peers::{OAuthPeer, SmtpPeer};
+use crate::ports::closed_port;
 use crate::support::{
     MAILBOX, ProfileTokens, authorization_code_profile, authorize, oauth_account, plain_account,
 };
-
-/// A port nothing listens on (bound, then released).
-fn closed_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
 
 fn mail() -> OutgoingMail {
     OutgoingMail::new(
