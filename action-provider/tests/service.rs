@@ -31,6 +31,7 @@ mod service {
     mod layout;
     mod notifications;
     mod oauth2_refresh;
+    mod outbox_claim;
     mod sessions;
     mod store_reads;
     mod uploads;

@@ -1,0 +1,85 @@
+//! The outbox claim: which jobs a worker takes, on every backend.
+
+use action_provider::store::StoreError;
+use action_provider::store::outbox::NewOutbox;
+
+use super::harness::{Database, clock, each_backend};
+
+fn job(n: usize, next_attempt_at: i64) -> NewOutbox {
+    NewOutbox {
+        request_id: format!("r{n:04}"),
+        channel: "sms".into(),
+        user_id: None,
+        payload_enc: Some("sealed".into()),
+        status: "queued".into(),
+        next_attempt_at,
+        created_at: 1_000,
+        updated_at: 1_000,
+    }
+}
+
+/// A claim takes the jobs whose lease expired, then the queued jobs due soonest, never more
+/// than its limit, never a job not yet due, a job still leased or a finished one; and with a
+/// backlog of thousands it takes the same jobs as with a handful.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_takes_expired_leases_then_the_jobs_due_soonest() {
+    const NOW: i64 = 10_000;
+    for backend in each_backend() {
+        let db = Database::fresh(backend);
+        let node = db.node(&clock());
+        let claimed = node
+            .state
+            .store
+            .write(move |c| {
+                // A backlog of 3,000 due jobs queued in the reverse order of their due
+                // times, 5 not due yet, 100 sent, one leased until later and one whose
+                // lease expired.
+                let mut ids = Vec::new();
+                for n in 0..3_000 {
+                    ids.push(c.outbox_insert(&job(n, NOW - 1 - i64::try_from(n).unwrap()))?);
+                }
+                for n in 3_000..3_005 {
+                    c.outbox_insert(&job(n, NOW + 60))?;
+                }
+                for n in 3_005..3_105 {
+                    let id = c.outbox_insert(&job(n, NOW - 5_000))?;
+                    c.outbox_sent(id, NOW - 10)?;
+                }
+                let leased = c.outbox_claim(NOW - 20, NOW + 100, 1)?;
+                let expired = c.outbox_claim(NOW - 20, NOW - 1, 1)?;
+                assert_eq!(leased[0].id, ids[2_999], "{backend:?}: the one due soonest");
+                assert_eq!(expired[0].id, ids[2_998], "{backend:?}");
+                let first = c.outbox_claim(NOW, NOW + 60, 5)?;
+                let second = c.outbox_claim(NOW, NOW + 60, 2_000)?;
+                let third = c.outbox_claim(NOW, NOW + 60, 2_000)?;
+                let fourth = c.outbox_claim(NOW, NOW + 60, 2_000)?;
+                Ok::<_, StoreError>((ids, [first, second, third, fourth]))
+            })
+            .await
+            .unwrap();
+        let (ids, [first, second, third, fourth]) = claimed;
+        // A claim's rows come back in no particular order: compare sets of ids.
+        let set = |jobs: &[action_provider::store::outbox::ClaimedJob]| {
+            jobs.iter()
+                .map(|j| j.id)
+                .collect::<std::collections::BTreeSet<i64>>()
+        };
+        let due = |range: std::ops::RangeInclusive<usize>| {
+            range
+                .map(|n| ids[n])
+                .collect::<std::collections::BTreeSet<i64>>()
+        };
+        // The expired lease (its second attempt), then the four due soonest.
+        let mut expected = due(2_994..=2_997);
+        expected.insert(ids[2_998]);
+        assert_eq!(set(&first), expected, "{backend:?}");
+        for j in &first {
+            let attempts = if j.id == ids[2_998] { 2 } else { 1 };
+            assert_eq!(j.attempts, attempts, "{backend:?}");
+        }
+        assert_eq!(set(&second), due(994..=2_993), "{backend:?}");
+        // What is left: 994 due jobs; the five not due and the leased one stay.
+        assert_eq!(set(&third), due(0..=993), "{backend:?}");
+        assert!(fourth.is_empty(), "{backend:?}: {fourth:?}");
+    }
+}
