@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt as _;
+use futures_util::stream::FuturesUnordered;
 use tokio::sync::Notify;
 
 use super::{Context, Payload, SendReport, Sender, mask, payload_context};
@@ -16,8 +18,14 @@ use crate::store::outbox::ClaimedJob;
 pub const LEASE_S: i64 = 60;
 /// Attempts before a job is marked failed.
 pub const MAX_ATTEMPTS: i32 = 8;
-/// Jobs claimed per round.
-const BATCH: i64 = 32;
+/// Jobs a worker has in flight at most.
+const IN_FLIGHT: usize = 64;
+/// A worker claims again once this many of its slots are free (or, with nothing queued,
+/// when woken): claims stay batches under load, and a slow send holds its own slot only.
+const REFILL_AT: usize = IN_FLIGHT / 2;
+/// How long a woken worker lets its sends in flight finish before it claims the jobs queued
+/// meanwhile.
+const COALESCE: Duration = Duration::from_millis(5);
 /// How long an idle worker waits before looking for due jobs again (a queued job of this
 /// node wakes it at once).
 const IDLE_POLL: Duration = Duration::from_millis(500);
@@ -38,36 +46,54 @@ enum Failure {
 }
 
 /// Runs the worker until the process ends.
+///
+/// Up to [`IN_FLIGHT`] jobs are sent concurrently (each job's own attempts stay
+/// sequential, as failover requires). Finished sends free their slots at once: one slow
+/// broker answer, or a failover waiting out a timeout, holds up its own job only, never the
+/// jobs claimed with it nor the queue behind them.
 pub async fn run(ctx: Context, sender: Arc<dyn Sender>, wake: Arc<Notify>) {
+    let mut sending = FuturesUnordered::new();
     loop {
-        let jobs = match claim(&ctx).await {
-            Ok(jobs) => jobs,
-            Err(e) => {
-                tracing::warn!(error = %e, "outbox claim failed");
-                Vec::new()
-            }
-        };
-        let idle = jobs.is_empty();
-        // A claimed batch is sent concurrently: one slow broker answer does not hold up
-        // the other jobs (each job's own attempts stay sequential, as failover requires).
-        futures_util::future::join_all(
+        let free = IN_FLIGHT - sending.len();
+        if free < REFILL_AT {
+            sending.next().await;
+            continue;
+        }
+        let jobs = claim(&ctx, free).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "outbox claim failed");
+            Vec::new()
+        });
+        let drained = jobs.len() < free;
+        sending.extend(
             jobs.into_iter()
                 .map(|job| process(&ctx, sender.as_ref(), job)),
-        )
-        .await;
-        if idle {
-            tokio::select! {
-                () = wake.notified() => {}
-                () = tokio::time::sleep(IDLE_POLL) => {}
+        );
+        if drained {
+            // Nothing else is due: finish sends until a job is queued or the idle poll.
+            let idle = tokio::time::sleep(IDLE_POLL);
+            tokio::pin!(idle);
+            loop {
+                tokio::select! {
+                    Some(()) = sending.next(), if !sending.is_empty() => {}
+                    () = wake.notified() => break,
+                    () = &mut idle => break,
+                }
             }
+            // The sends in flight get up to COALESCE to finish first, so that the jobs
+            // queued meanwhile share one claim (a claim per queued job would cost a write
+            // transaction each) without a hanging send holding them up.
+            let _ =
+                tokio::time::timeout(COALESCE, async { while sending.next().await.is_some() {} })
+                    .await;
         }
     }
 }
 
-async fn claim(ctx: &Context) -> Result<Vec<ClaimedJob>, StoreError> {
+async fn claim(ctx: &Context, limit: usize) -> Result<Vec<ClaimedJob>, StoreError> {
     let now = ctx.clock.now().secs();
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     ctx.store
-        .write_claim(move |c| Ok(c.outbox_claim(now, now + LEASE_S, BATCH)?))
+        .write_claim(move |c| Ok(c.outbox_claim(now, now + LEASE_S, limit)?))
         .await
 }
 

@@ -7,7 +7,7 @@
 //! Delivery is at-least-once (see outbox.rs): a job claimed and sent by the killed node, but
 //! whose outcome was not yet committed, is sent again once its lease expires. The test
 //! therefore allows duplicates, bounded by the jobs a node can have in flight at a kill
-//! (one claimed batch, `BATCH` = 32) per kill, and reports how many it saw.
+//! (`IN_FLIGHT` = 64 in outbox/worker.rs) per kill, and reports how many it saw.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -19,9 +19,9 @@ use serde_json::{Value, json};
 
 use crate::support::{Backend, Peer, Server, python, try_request};
 
-/// Jobs one node claims at once (outbox.rs `BATCH`): the most a kill can leave sent but
-/// unrecorded.
-const OUTBOX_BATCH: usize = 32;
+/// Jobs one node has in flight at most (outbox/worker.rs `IN_FLIGHT`): the most a kill can
+/// leave sent but unrecorded.
+const OUTBOX_IN_FLIGHT: usize = 64;
 /// Writers running concurrently.
 const WORKERS: usize = 4;
 /// Acknowledged writes per round before the kill.
@@ -297,8 +297,8 @@ fn crash_rounds(backend: Backend, rounds: usize) {
         calls.len()
     );
     assert!(
-        duplicates <= rounds * OUTBOX_BATCH,
-        "{backend:?}: {duplicates} duplicate SMS after {rounds} kills exceed one batch per kill"
+        duplicates <= rounds * OUTBOX_IN_FLIGHT,
+        "{backend:?}: {duplicates} duplicate SMS after {rounds} kills exceed the sends in flight per kill"
     );
     // The server's own record agrees: each acknowledged request has a delivered attempt
     // (the last outcomes may still be being committed: poll).
