@@ -400,10 +400,15 @@ pub async fn validate(
                         recent_codes(state, user.id, window, input.request_id).await?;
                     candidates.check_codes(now, &mut checked)?;
                 }
+                // The write may run again (see `write_batched_audited`): what it reads is
+                // shared, not cloned, between runs.
+                let user_id = user.id;
+                let job = Arc::new((user, candidates, checked, audit));
                 let decision = state
                     .store
-                    .write_batched_audited(user.id, move |c| {
-                        let attempt = if accepted_as_read(c, &user, &config, &checked, now)? {
+                    .write_batched_audited(user_id, move |c| {
+                        let (user, candidates, checked, audit) = &*job;
+                        let attempt = if accepted_as_read(c, user, &config, checked, now)? {
                             Attempt::Accepted(None)
                         } else {
                             let subject = Subject::User {
@@ -411,11 +416,11 @@ pub async fn validate(
                                 login: &user.login,
                             };
                             gate::attempt(c, subject, Factor::Otp, &config, now, false, |c| {
-                                settle(c, user.id, &candidates, &checked, now)
+                                settle(c, user.id, candidates, checked, now)
                             })?
                         };
                         let decision = Decision::of(attempt);
-                        let record = audit.outcome(decision.outcome()).into_record();
+                        let record = audit.clone().outcome(decision.outcome()).into_record();
                         Ok::<_, ServiceError>((decision, record))
                     })
                     .await?;

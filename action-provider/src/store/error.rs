@@ -82,4 +82,8 @@ pub enum GroupCommitError {
     /// Another job of the batch panicked: the whole batch was rolled back.
     #[error("a write job of the batch panicked; the batch was rolled back")]
     Panicked,
+    /// A repeatable write was rolled back this many times by the failures of other writes
+    /// of its batches.
+    #[error("a write was rolled back {0} times with a batch another write failed in")]
+    Voided(usize),
 }

@@ -260,16 +260,27 @@ impl Store {
     /// statement before the COMMIT (one round trip per batch instead of one per job on
     /// PostgreSQL); a write that fails leaves no record. Without group commit the record is
     /// inserted at the end of `f`'s transaction.
+    ///
+    /// `f` must be *repeatable*: it is cloned, and may run again from the start when another
+    /// write of its batch fails (nothing of the earlier run is then written; the new run sees
+    /// the database as it is then). On PostgreSQL this spares it a savepoint of its own
+    /// ([`GroupCommit::write_contained`](group_commit::GroupCommit::write_contained)).
     pub async fn write_batched_audited<T, E, F>(&self, lock_key: i64, f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut dyn Conn) -> Result<(T, audit::NewAudit), E> + Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<(T, audit::NewAudit), E> + Clone + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
     {
-        self.batched(lock_key, move |c| {
-            f(c).map(|(value, record)| (value, Some(record)))
-        })
-        .await
+        let f = move |c: &mut dyn Conn| f(c).map(|(value, record)| (value, Some(record)));
+        match &*self.0 {
+            Backend::Postgres(pg) if pg.group.enabled => {
+                pg.group
+                    .get()?
+                    .write_contained(lock_key, move |c: &mut diesel::pg::PgConnection| f(c))
+                    .await
+            }
+            _ => self.batched(lock_key, f).await,
+        }
     }
 
     /// The group commit's door: `f` answers its value and maybe an audit record.

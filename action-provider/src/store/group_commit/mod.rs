@@ -13,7 +13,10 @@
 //! commits once, and only then answers each job. On PostgreSQL, where a savepoint costs a
 //! round trip, the first job of a transaction runs without one: when it fails, the
 //! transaction (which holds its writes only) is rolled back and the other jobs run in a new
-//! one. An answer therefore always describes a
+//! one. A *repeatable* job ([`GroupCommit::write_contained`]: a decision, which can be run
+//! again from the start) needs no savepoint either while every job before it in the
+//! transaction is repeatable: when it fails, the jobs before it are run again by their
+//! callers, in a later batch. An answer therefore always describes a
 //! committed write: when the commit fails, every job of the batch gets the error and nothing
 //! of it is visible.
 //!
@@ -37,6 +40,10 @@ use diesel::sqlite::SqliteConnection;
 
 use super::audit::{AuditLog, NewAudit};
 use super::error::{GroupCommitError, StoreError};
+
+/// Runs of a repeatable write before its caller is answered with an error (each run after
+/// the first follows another write's failure in its batch).
+const MAX_RUNS: usize = 8;
 
 /// Most jobs committed together on SQLite (and the length of each committer's queue, times
 /// four).
@@ -200,17 +207,32 @@ trait Job<C>: Send {
     fn run(&mut self, conn: &mut C, open: &mut bool, protect: bool) -> Ran;
     /// Whether it ran and failed (its answer is its own error).
     fn failed(&self) -> bool;
+    /// Whether it can be run again from the start ([`GroupCommit::write_contained`]).
+    fn repeatable(&self) -> bool;
+    /// Its writes were rolled back with a transaction that a later job's failure aborted:
+    /// it is answered [`Answer::Again`] and its caller runs it again.
+    fn void(&mut self);
     /// The audit record the job left for its batch to insert (only after it succeeded).
     fn take_audit(&mut self) -> Option<NewAudit>;
     /// Answers the job: `Err` when the batch did not commit.
     fn finish(self: Box<Self>, commit: Result<(), GroupCommitError>);
 }
 
-/// Where a job's result goes.
-type Reply<T, E> = Box<dyn FnOnce(Result<T, E>) + Send>;
+/// How a job is answered.
+enum Answer<T, E> {
+    /// Its result (`Err` also when its batch did not commit).
+    Done(Result<T, E>),
+    /// Nothing of it was written and it may be run again (a repeatable job voided).
+    Again,
+}
+
+/// Where a job's answer goes.
+type Reply<T, E> = Box<dyn FnOnce(Answer<T, E>) + Send>;
 
 struct Typed<T, E, F> {
     key: i64,
+    repeatable: bool,
+    voided: bool,
     body: Option<F>,
     result: Option<Result<T, E>>,
     audit: Option<NewAudit>,
@@ -250,11 +272,24 @@ where
         matches!(self.result, Some(Err(_)))
     }
 
+    fn repeatable(&self) -> bool {
+        self.repeatable
+    }
+
+    fn void(&mut self) {
+        self.voided = true;
+        self.audit = None;
+    }
+
     fn take_audit(&mut self) -> Option<NewAudit> {
         self.audit.take()
     }
 
     fn finish(self: Box<Self>, commit: Result<(), GroupCommitError>) {
+        if self.voided {
+            (self.reply)(Answer::Again);
+            return;
+        }
         let result = match (commit, self.result) {
             // Every job of a batch runs before the commit, unless an earlier one panicked
             // (then the commit result is `Panicked`, handled by the arm below).
@@ -262,7 +297,7 @@ where
             (Ok(()), None) => Err(E::from(StoreError::from(GroupCommitError::Panicked))),
             (Err(e), _) => Err(E::from(StoreError::from(e))),
         };
-        (self.reply)(result);
+        (self.reply)(Answer::Done(result));
     }
 }
 
@@ -319,12 +354,13 @@ impl<C: BatchConn> GroupCommit<C> {
         // The requester may have given up (its thread ended): nothing to answer then.
         self.submit(
             key,
+            false,
             move |c: &mut C| body(c).map(|value| (value, None)),
             Box::new(move |r| {
                 let _ = reply.send(r);
             }),
         )?;
-        answer.recv().map_err(|_| gone::<E>())?
+        done(answer.recv().map_err(|_| gone::<E>())?)
     }
 
     /// [`Self::write`] for async callers: the returned future resolves after the commit
@@ -340,15 +376,56 @@ impl<C: BatchConn> GroupCommit<C> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.submit(
             key,
+            false,
             body,
             Box::new(move |r| {
                 let _ = reply.send(r);
             }),
         )?;
-        answer.await.map_err(|_| gone::<E>())?
+        done(answer.await.map_err(|_| gone::<E>())?)
     }
 
-    fn submit<T, E, F>(&self, key: i64, body: F, reply: Reply<T, E>) -> Result<(), E>
+    /// [`Self::write_async`] for a *repeatable* write: `body` can be run again from the
+    /// start (it is cloned for each run), and it fails only when the database does — its
+    /// `Err` is never a decision taken after writing. On PostgreSQL such a write needs no
+    /// savepoint of its own when only repeatable writes ran before it in the batch's
+    /// transaction (one round trip and one subtransaction less per write): when one fails,
+    /// the transaction is rolled back, the failed write is answered with its error, the
+    /// writes before it are run again in a later batch (nothing of them was written), and
+    /// the writes after it run in a new transaction.
+    pub async fn write_contained<T, E, F>(&self, key: i64, body: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<diesel::result::Error> + From<StoreError> + Send + 'static,
+        F: FnOnce(&mut C) -> Result<(T, Option<NewAudit>), E> + Clone + Send + 'static,
+    {
+        for _ in 0..MAX_RUNS {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            self.submit(
+                key,
+                true,
+                body.clone(),
+                Box::new(move |r| {
+                    let _ = reply.send(r);
+                }),
+            )?;
+            match answer.await.map_err(|_| gone::<E>())? {
+                Answer::Done(result) => return result,
+                Answer::Again => {}
+            }
+        }
+        Err(E::from(StoreError::from(GroupCommitError::Voided(
+            MAX_RUNS,
+        ))))
+    }
+
+    fn submit<T, E, F>(
+        &self,
+        key: i64,
+        repeatable: bool,
+        body: F,
+        reply: Reply<T, E>,
+    ) -> Result<(), E>
     where
         T: Send + 'static,
         E: From<diesel::result::Error> + From<StoreError> + Send + 'static,
@@ -356,6 +433,8 @@ impl<C: BatchConn> GroupCommit<C> {
     {
         let job = Box::new(Typed {
             key,
+            repeatable,
+            voided: false,
             body: Some(body),
             result: None,
             audit: None,
@@ -367,6 +446,14 @@ impl<C: BatchConn> GroupCommit<C> {
         let n = i64::try_from(self.queues.len()).unwrap_or(1);
         let shard = usize::try_from(key.rem_euclid(n)).unwrap_or(0);
         self.queues[shard].send(job).map_err(|_| gone())
+    }
+}
+
+/// The answer of a job that cannot be voided (only repeatable jobs are).
+fn done<T, E: From<StoreError>>(answer: Answer<T, E>) -> Result<T, E> {
+    match answer {
+        Answer::Done(result) => result,
+        Answer::Again => Err(E::from(StoreError::from(GroupCommitError::Voided(1)))),
     }
 }
 
@@ -415,11 +502,16 @@ where
             let _writer = writer.map(|w| w.lock().unwrap_or_else(PoisonError::into_inner));
             let mut start = 0;
             loop {
-                let mut first_failed = false;
+                let mut failed_at = None;
                 let result = c.batch_transaction(|c| {
                     let mut open = false;
+                    // Whether every job so far in this transaction can be run again.
+                    let mut repeatable = true;
                     for (i, job) in batch[start..].iter_mut().enumerate() {
-                        let protect = i > 0 || C::CHEAP_SAVEPOINTS;
+                        // A job runs without a savepoint when it is the first, or when it and
+                        // every job before it can be run again (see `write_contained`).
+                        repeatable &= job.repeatable();
+                        let protect = C::CHEAP_SAVEPOINTS || (i > 0 && !repeatable);
                         match job.run(c, &mut open, protect) {
                             Ran::Done => {}
                             Ran::Panicked => {
@@ -429,7 +521,7 @@ where
                             Ran::Broken(e) => return Err(e),
                         }
                         if !protect && job.failed() {
-                            first_failed = true;
+                            failed_at = Some(start + i);
                             return Err(diesel::result::Error::RollbackTransaction);
                         }
                     }
@@ -441,13 +533,16 @@ where
                     c.end_jobs(open, !records.is_empty())?;
                     c.audit_insert_all(&records)
                 });
-                // The first job failed unprotected: its transaction held its writes only and
-                // is rolled back (its answer is its own error); the rest runs in a new one.
-                if first_failed
-                    && !panicked
-                    && matches!(result, Err(diesel::result::Error::RollbackTransaction))
-                {
-                    start += 1;
+                // A job failed without a savepoint: the transaction, rolled back, held its
+                // writes and those of the (repeatable) jobs before it, which are run again by
+                // their callers; its answer is its own error; the rest runs in a new one.
+                if let Some(failed) = failed_at.filter(|_| {
+                    !panicked && matches!(result, Err(diesel::result::Error::RollbackTransaction))
+                }) {
+                    for job in &mut batch[start..failed] {
+                        job.void();
+                    }
+                    start = failed + 1;
                     if start < batch.len() {
                         continue;
                     }

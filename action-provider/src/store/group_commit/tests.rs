@@ -478,3 +478,103 @@ fn a_job_hiding_a_refused_statement_is_never_acknowledged_on_postgres() {
     let recorded: Vec<i64> = audit::table.select(audit::at).load(&mut reader).unwrap();
     assert_eq!(recorded, vec![4]);
 }
+
+/// Repeatable jobs on PostgreSQL run without savepoints while every job before them in the
+/// transaction is repeatable: when one fails, the jobs before it are answered `Again`
+/// (nothing of them written, their callers run them again), the failed one its own error,
+/// and the rest runs in a new transaction; after a job that is not repeatable, savepoints
+/// again. Each job answers how many transaction ids its backend holds locks on after its
+/// write: the top-level one only without a savepoint, one more per written savepoint.
+#[test]
+fn repeatable_postgres_jobs_need_no_savepoints_and_a_failure_voids_the_ones_before_it() {
+    use diesel::pg::PgConnection;
+    let Some((mut holder, url)) = pg_with_t("") else {
+        return;
+    };
+    holder
+        .batch_execute("BEGIN; SELECT v FROM t WHERE id = -1 FOR UPDATE;")
+        .unwrap();
+    let mut watcher = PgConnection::establish(&url).unwrap();
+    let open = {
+        let url = url.clone();
+        move || PgConnection::establish(&url).map_err(|e| e.to_string())
+    };
+    let group = GroupCommit::start(open, None, 1).unwrap();
+    let answers: Vec<_> = (0..=20i64)
+        .map(|_| sync_channel::<Answer<i64, StoreError>>(1))
+        .collect();
+    let (senders, receivers): (Vec<_>, Vec<_>) = answers.into_iter().unzip();
+    let mut senders = senders.into_iter();
+    // Job 0, alone in the first batch, waits for the row the test holds; meanwhile every
+    // other job is queued (`submit` returns once it is), so they make up the next batch.
+    let reply = senders.next().unwrap();
+    group
+        .submit(
+            0,
+            true,
+            |c: &mut PgConnection| {
+                c.batch_execute("UPDATE t SET v = v + 1 WHERE id = -1")?;
+                Ok::<_, StoreError>((0, None))
+            },
+            Box::new(move |a| {
+                let _ = reply.send(a);
+            }),
+        )
+        .unwrap();
+    let mut waiting = || {
+        diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE wait_event_type = 'Lock' AND datname = current_database()",
+        )
+        .get_result::<i64>(&mut watcher)
+        .unwrap()
+    };
+    while waiting() == 0 {
+        std::thread::yield_now();
+    }
+    for (i, reply) in (1..=20i64).zip(senders) {
+        group
+            .submit(
+                i,
+                i != 15,
+                move |c: &mut PgConnection| {
+                    c.batch_execute(&format!("INSERT INTO t (id, v) VALUES ({i}, {i})"))?;
+                    if i == 10 {
+                        return Err(StoreError::from(diesel::result::Error::RollbackTransaction));
+                    }
+                    // After the insert, which took the (sub)transaction id it wrote with.
+                    let locks = diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                        "SELECT count(*) FROM pg_locks
+                         WHERE locktype = 'transactionid' AND pid = pg_backend_pid()",
+                    )
+                    .get_result::<i64>(c)?;
+                    Ok::<_, StoreError>((locks, None))
+                },
+                Box::new(move |a| {
+                    let _ = reply.send(a);
+                }),
+            )
+            .unwrap();
+    }
+    holder.batch_execute("COMMIT").unwrap();
+    let answers: Vec<Answer<i64, StoreError>> =
+        receivers.into_iter().map(|r| r.recv().unwrap()).collect();
+    for (i, answer) in answers.iter().enumerate() {
+        match (i, answer) {
+            (0, Answer::Done(Ok(0))) | (1..=9, Answer::Again) | (10, Answer::Done(Err(_))) => {}
+            // No savepoint: the top-level transaction id only.
+            (11..=14, Answer::Done(Ok(1))) => {}
+            // Job 15 is not repeatable: it and every job after it get a savepoint.
+            (15..=20, Answer::Done(Ok(locks))) if *locks >= 2 => {}
+            (i, Answer::Done(r)) => panic!("job {i}: {r:?}"),
+            (i, Answer::Again) => panic!("job {i}: again"),
+        }
+    }
+    let stored: Vec<i64> = t::table
+        .filter(t::id.ge(0))
+        .select(t::id)
+        .order(t::id)
+        .load(&mut watcher)
+        .unwrap();
+    assert_eq!(stored, (11..=20).collect::<Vec<i64>>());
+}
