@@ -170,6 +170,40 @@ fn pg_with_t(more: &str) -> Option<(diesel::pg::PgConnection, String)> {
     Some((c, url))
 }
 
+/// A fresh PostgreSQL database whose row `-1` of `t` the returned `holder` keeps locked (in
+/// an open transaction), a `watcher` connection to it, and a group commit with one
+/// committer on it (`None`: no PostgreSQL).
+fn pg_with_a_held_row() -> Option<(
+    diesel::pg::PgConnection,
+    diesel::pg::PgConnection,
+    GroupCommit<diesel::pg::PgConnection>,
+)> {
+    use diesel::pg::PgConnection;
+    let (mut holder, url) = pg_with_t("")?;
+    holder
+        .batch_execute("BEGIN; SELECT v FROM t WHERE id = -1 FOR UPDATE;")
+        .unwrap();
+    let watcher = PgConnection::establish(&url).unwrap();
+    let open = move || PgConnection::establish(&url).map_err(|e| e.to_string());
+    Some((holder, watcher, GroupCommit::start(open, None, 1).unwrap()))
+}
+
+/// Waits (for a condition, not a time) until a session of the watched database waits for a
+/// lock.
+fn wait_for_a_lock_waiter(watcher: &mut diesel::pg::PgConnection) {
+    let waiting = |watcher: &mut diesel::pg::PgConnection| {
+        diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE wait_event_type = 'Lock' AND datname = current_database()",
+        )
+        .get_result::<i64>(watcher)
+        .unwrap()
+    };
+    while waiting(watcher) == 0 {
+        std::thread::yield_now();
+    }
+}
+
 /// On PostgreSQL a job's savepoint is managed by hand (one round trip per job): a job
 /// that fails — by its own `Err`, or after a statement the server refused, which leaves
 /// the transaction failed until the savepoint is rolled back — is rolled back alone; a
@@ -262,18 +296,10 @@ fn batches_of_two_postgres_nodes_never_deadlock_and_every_acknowledged_write_hol
 fn a_postgres_batch_stays_within_the_cached_subtransaction_ids() {
     use diesel::pg::PgConnection;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    let Some((mut holder, url)) = pg_with_t("") else {
+    let Some((mut holder, mut watcher, group)) = pg_with_a_held_row() else {
         return;
     };
-    holder
-        .batch_execute("BEGIN; SELECT v FROM t WHERE id = -1 FOR UPDATE;")
-        .unwrap();
-    let mut watcher = PgConnection::establish(&url).unwrap();
-    let open = {
-        let url = url.clone();
-        move || PgConnection::establish(&url).map_err(|e| e.to_string())
-    };
-    let group = Arc::new(GroupCommit::start(open, None, 1).unwrap());
+    let group = Arc::new(group);
     // The first job waits for the row the test holds.
     let first = {
         let group = Arc::clone(&group);
@@ -288,18 +314,7 @@ fn a_postgres_batch_stays_within_the_cached_subtransaction_ids() {
         })
     };
     let mut handles = vec![first];
-    // Wait (for a condition, not a time) until the first job waits for the lock.
-    let mut waiting = || {
-        diesel::dsl::sql::<diesel::sql_types::BigInt>(
-            "SELECT count(*) FROM pg_stat_activity
-             WHERE wait_event_type = 'Lock' AND datname = current_database()",
-        )
-        .get_result::<i64>(&mut watcher)
-        .unwrap()
-    };
-    while waiting() == 0 {
-        std::thread::yield_now();
-    }
+    wait_for_a_lock_waiter(&mut watcher);
     let started = Arc::new(AtomicUsize::new(0));
     for i in 1..=300i64 {
         let started = Arc::clone(&started);
@@ -488,18 +503,9 @@ fn a_job_hiding_a_refused_statement_is_never_acknowledged_on_postgres() {
 #[test]
 fn repeatable_postgres_jobs_need_no_savepoints_and_a_failure_voids_the_ones_before_it() {
     use diesel::pg::PgConnection;
-    let Some((mut holder, url)) = pg_with_t("") else {
+    let Some((mut holder, mut watcher, group)) = pg_with_a_held_row() else {
         return;
     };
-    holder
-        .batch_execute("BEGIN; SELECT v FROM t WHERE id = -1 FOR UPDATE;")
-        .unwrap();
-    let mut watcher = PgConnection::establish(&url).unwrap();
-    let open = {
-        let url = url.clone();
-        move || PgConnection::establish(&url).map_err(|e| e.to_string())
-    };
-    let group = GroupCommit::start(open, None, 1).unwrap();
     let answers: Vec<_> = (0..=20i64)
         .map(|_| sync_channel::<Answer<i64, StoreError>>(1))
         .collect();
@@ -521,17 +527,7 @@ fn repeatable_postgres_jobs_need_no_savepoints_and_a_failure_voids_the_ones_befo
             }),
         )
         .unwrap();
-    let mut waiting = || {
-        diesel::dsl::sql::<diesel::sql_types::BigInt>(
-            "SELECT count(*) FROM pg_stat_activity
-             WHERE wait_event_type = 'Lock' AND datname = current_database()",
-        )
-        .get_result::<i64>(&mut watcher)
-        .unwrap()
-    };
-    while waiting() == 0 {
-        std::thread::yield_now();
-    }
+    wait_for_a_lock_waiter(&mut watcher);
     for (i, reply) in (1..=20i64).zip(senders) {
         group
             .submit(
