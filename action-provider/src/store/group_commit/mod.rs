@@ -373,21 +373,37 @@ impl<C: BatchConn> GroupCommit<C> {
         E: From<diesel::result::Error> + From<StoreError> + Send + 'static,
         F: FnOnce(&mut C) -> Result<(T, Option<NewAudit>), E> + Send + 'static,
     {
+        done(self.run_async(key, false, body).await?)
+    }
+
+    /// Submits `body` and waits for its answer without holding a thread.
+    async fn run_async<T, E, F>(
+        &self,
+        key: i64,
+        repeatable: bool,
+        body: F,
+    ) -> Result<Answer<T, E>, E>
+    where
+        T: Send + 'static,
+        E: From<diesel::result::Error> + From<StoreError> + Send + 'static,
+        F: FnOnce(&mut C) -> Result<(T, Option<NewAudit>), E> + Send + 'static,
+    {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.submit(
             key,
-            false,
+            repeatable,
             body,
             Box::new(move |r| {
                 let _ = reply.send(r);
             }),
         )?;
-        done(answer.await.map_err(|_| gone::<E>())?)
+        answer.await.map_err(|_| gone::<E>())
     }
 
     /// [`Self::write_async`] for a *repeatable* write: `body` can be run again from the
-    /// start (it is cloned for each run), and it fails only when the database does — its
-    /// `Err` is never a decision taken after writing. On PostgreSQL such a write needs no
+    /// start (it is cloned for each run). Its failure, whatever it wrote, costs the writes
+    /// before it in its batch a second run, so it should be rare (a database error, a row
+    /// gone since the caller read it). On PostgreSQL such a write needs no
     /// savepoint of its own when only repeatable writes ran before it in the batch's
     /// transaction (one round trip and one subtransaction less per write): when one fails,
     /// the transaction is rolled back, the failed write is answered with its error, the
@@ -400,16 +416,7 @@ impl<C: BatchConn> GroupCommit<C> {
         F: FnOnce(&mut C) -> Result<(T, Option<NewAudit>), E> + Clone + Send + 'static,
     {
         for _ in 0..MAX_RUNS {
-            let (reply, answer) = tokio::sync::oneshot::channel();
-            self.submit(
-                key,
-                true,
-                body.clone(),
-                Box::new(move |r| {
-                    let _ = reply.send(r);
-                }),
-            )?;
-            match answer.await.map_err(|_| gone::<E>())? {
+            match self.run_async(key, true, body.clone()).await? {
                 Answer::Done(result) => return result,
                 Answer::Again => {}
             }
