@@ -33,6 +33,7 @@ mod service {
     mod oauth2_refresh;
     mod outbox_claim;
     mod outbox_worker;
+    mod row_locks;
     mod sessions;
     mod store_reads;
     mod uploads;

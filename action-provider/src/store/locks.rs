@@ -30,9 +30,17 @@ impl Locks for SqliteConnection {
     }
 }
 
-/// Reads a row and locks it until the transaction ends (`SELECT … FOR UPDATE` on
+/// Reads a row and locks it until the transaction ends (`SELECT … FOR NO KEY UPDATE` on
 /// PostgreSQL; on SQLite the write transaction's `BEGIN IMMEDIATE` already excludes every
 /// other writer), so a decision taken on what was read holds when it is written.
+///
+/// `NO KEY UPDATE`, not `UPDATE`: the lock excludes every other decision on the row but not
+/// the `KEY SHARE` lock a foreign key takes when a row referencing it is inserted (an issued
+/// code, a token, a session). With `FOR UPDATE`, two transactions that each inserted a code
+/// for a user and then decided on that user (two nodes' batches, each holding a code
+/// request and a validation of the same user) each waited for the other's `KEY SHARE`: a
+/// deadlock, whatever the order of the batches' keys. None of these decisions changes a
+/// column a foreign key or a unique index refers to, so the weaker lock is the right one.
 pub trait RowLocks {
     /// The user with this id, locked.
     fn user_for_update(&mut self, id: i64) -> QueryResult<Option<super::users::User>>;
@@ -78,7 +86,7 @@ impl Unlocked {
 }
 
 /// The text of `token_advance_as_read`; `close` ends the user's row check (with
-/// `FOR UPDATE` on PostgreSQL) and starts the update. A missing time of last failure is
+/// `FOR NO KEY UPDATE` on PostgreSQL, see [`RowLocks`]) and starts the update. A missing time of last failure is
 /// compared as -1 (no stored time is negative), so `=` serves both backends.
 fn advance_as_read_parts(close: &'static str) -> [&'static str; 13] {
     [
@@ -135,7 +143,7 @@ impl RowLocks for PgConnection {
         users::table
             .filter(users::id.eq(id))
             .select(super::users::User::as_select())
-            .for_update()
+            .for_no_key_update()
             .first(self)
             .optional()
     }
@@ -145,7 +153,7 @@ impl RowLocks for PgConnection {
         admins::table
             .filter(admins::id.eq(id))
             .select(super::admins::Admin::as_select())
-            .for_update()
+            .for_no_key_update()
             .first(self)
             .optional()
     }
@@ -160,7 +168,7 @@ impl RowLocks for PgConnection {
     ) -> QueryResult<bool> {
         advance_as_read(
             self,
-            " FOR UPDATE) UPDATE tokens SET last_counter = ",
+            " FOR NO KEY UPDATE) UPDATE tokens SET last_counter = ",
             (user_id, seen, id, new, now),
         )
     }
