@@ -24,7 +24,12 @@
 //! keep their arrival order). A job locks rows of its key only (a decision: its user's row,
 //! then that user's tokens or codes), so every batch takes its row locks in ascending key
 //! order, and two batches — of this node's committers or of another node's — can wait for
-//! each other but never deadlock. A job sees the writes of the jobs before it in its batch,
+//! each other but never deadlock. Key order alone does not cover one row locked twice in
+//! modes that conflict with each other's holders: two batches that each hold a weak lock on a
+//! row (a foreign key's `KEY SHARE`, taken by an inserted code) and then want a stronger one
+//! that conflicts with it would each wait for the other. So the lock a decision takes on its
+//! user's row (`FOR NO KEY UPDATE`) is one that an inserted row's `KEY SHARE` never blocks
+//! (`store::locks::RowLocks`; `tests/service/row_locks.rs`). A job sees the writes of the jobs before it in its batch,
 //! so the isolation is the same as with one transaction per request run in that order. On
 //! SQLite the batch also holds the process writer lock, so ordinary write transactions
 //! interleave between batches.
