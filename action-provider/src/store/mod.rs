@@ -10,7 +10,7 @@
 //! - [`Store::write_batched`]: one write transaction that may share its commit with the
 //!   writes of concurrent requests (group commit); answered only after COMMIT;
 //! - [`Store::write_batched_audited`]: the same for a write that ends with an audit record
-//!   (a batch inserts its records in one statement);
+//!   (a batch inserts its jobs' records together, after them);
 //! - [`Store::write_shared`]: a write that joins the group commit when it names a lock key
 //!   (on PostgreSQL; always on SQLite), else commits alone;
 //! - [`Store::write_claim`]: a write that never waits for a row lock (the outbox claim).
@@ -25,6 +25,22 @@ macro_rules! for_both_backends {
         impl $tr for ::diesel::pg::PgConnection { $($body)* }
         impl $tr for ::diesel::sqlite::SqliteConnection { $($body)* }
     };
+}
+
+/// What a statement costs on each backend, for the few places that write differently for
+/// each (one statement of many rows, or many prepared statements of one).
+pub(crate) trait StatementCost {
+    /// Each statement is a round trip to a server (PostgreSQL), not a call into a library
+    /// in this process (SQLite).
+    const ROUND_TRIP: bool;
+}
+
+impl StatementCost for ::diesel::pg::PgConnection {
+    const ROUND_TRIP: bool = true;
+}
+
+impl StatementCost for ::diesel::sqlite::SqliteConnection {
+    const ROUND_TRIP: bool = false;
 }
 
 pub mod admin_groups;

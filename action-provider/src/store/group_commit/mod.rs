@@ -370,8 +370,8 @@ impl<C: BatchConn> GroupCommit<C> {
 
     /// [`Self::write`] for async callers: the returned future resolves after the commit
     /// without holding a thread meanwhile. `body` answers its value and maybe an audit
-    /// record, which the batch inserts with the records of its other jobs, in one statement,
-    /// before its COMMIT (a job that fails leaves none).
+    /// record, which the batch inserts with the records of its other jobs before its COMMIT
+    /// (`AuditLog::audit_insert_all`; a job that fails leaves none).
     pub async fn write_async<T, E, F>(&self, key: i64, body: F) -> Result<T, E>
     where
         T: Send + 'static,
@@ -537,7 +537,7 @@ where
                             return Err(diesel::result::Error::RollbackTransaction);
                         }
                     }
-                    // The audit records of the batch's jobs, in their order, in one statement.
+                    // The audit records of the batch's jobs, in their order.
                     let records: Vec<NewAudit> = batch[start..]
                         .iter_mut()
                         .filter_map(|job| job.take_audit())
