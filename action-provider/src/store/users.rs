@@ -7,13 +7,48 @@ use super::fixed::{Bind, Fixed};
 use super::schema::{tokens, users, wallets};
 use super::tokens::Token;
 
-/// The row that answers to `login`: its case-folded key `key`, or — for a row left without
-/// its key (a collision) — its exact login. Such a row sorts first ([`login_rows_first`]).
+diesel::define_sql_function! {
+    /// SQL's `COALESCE` of two nullable row ids: the first that is not NULL (SQLite and
+    /// PostgreSQL evaluate the second only when the first is NULL).
+    fn coalesce(
+        first: diesel::sql_types::Nullable<diesel::sql_types::BigInt>,
+        second: diesel::sql_types::Nullable<diesel::sql_types::BigInt>,
+    ) -> diesel::sql_types::Nullable<diesel::sql_types::BigInt>;
+}
+
+// The two probes read `users` under names of their own: a subquery may not name a table
+// of the query around it.
+#[allow(missing_docs)] // what `diesel::alias!` declares
+mod probes {
+    use super::users;
+    diesel::alias!(users as users_exact: UsersExact, users as users_keyed: UsersKeyed);
+}
+use probes::{users_exact, users_keyed};
+
+/// The id of the user that answers to `login`, whose case-folded key is `key` — the one rule
+/// every lookup by login follows (and [`Users::user_ids`] in memory): a row left without its
+/// key (its key collided with another row's) answers to its exact login first; otherwise the
+/// row holding the key. Rows pending in an import answer to nothing.
+///
+/// One scalar expression of two index probes (the unique `login`, then the unique
+/// `login_key`), compared to the row id: an `OR` of the two made SQLite merge two index
+/// scans into a row set and sort the rows to put the keyless one first, for every
+/// validation and user read.
 #[diesel::dsl::auto_type(no_type_alias)]
-fn holds_login<'a>(key: &'a str, login: &'a str) -> _ {
-    users::login_key
-        .eq(key)
-        .or(users::login_key.is_null().and(users::login.eq(login)))
+fn user_id_of<'a>(key: &'a str, login: &'a str) -> _ {
+    coalesce(
+        users_exact
+            .filter(users_exact.field(users::login).eq(login))
+            .filter(users_exact.field(users::login_key).is_null())
+            .filter(users_exact.field(users::import_job).is_null())
+            .select(users_exact.field(users::id))
+            .single_value(),
+        users_keyed
+            .filter(users_keyed.field(users::login_key).eq(key))
+            .filter(users_keyed.field(users::import_job).is_null())
+            .select(users_keyed.field(users::id))
+            .single_value(),
+    )
 }
 
 /// A user as stored.
@@ -248,12 +283,9 @@ for_both_backends! {
         fn user_by_login(&mut self, login: &str) -> QueryResult<Option<User>> {
             let key = sae_core::config::login_key(login);
             users::table
-                .filter(holds_login(&key, login))
-                .filter(users::import_job.is_null())
-                // A row left without its key (a collision) answers to its exact login.
-                .order((users::login_key.is_null().desc(), users::id))
+                .filter(users::id.nullable().eq(user_id_of(&key, login)))
                 .select(User::as_select())
-                .first(self)
+                .get_result(self)
                 .optional()
         }
 
@@ -265,25 +297,16 @@ for_both_backends! {
                         .eq(users::id.nullable())
                         .and(tokens::import_job.is_null())),
                 )
-                .filter(holds_login(&key, login))
-                .filter(users::import_job.is_null())
-                // As `user_by_login`; then the tokens as `tokens_of` orders them.
-                .order((
-                    users::login_key.is_null().desc(),
-                    users::id,
-                    tokens::created_at,
-                    tokens::id,
-                ))
+                .filter(users::id.nullable().eq(user_id_of(&key, login)))
+                // As `tokens_of` orders them.
+                .order((tokens::created_at, tokens::id))
                 .select((User::as_select(), Option::<Token>::as_select()))
                 .load(self)?;
             let mut rows = rows.into_iter();
             let Some((user, first)) = rows.next() else {
                 return Ok(None);
             };
-            let tokens = first
-                .into_iter()
-                .chain(rows.take_while(|(u, _)| u.id == user.id).filter_map(|(_, t)| t))
-                .collect();
+            let tokens = first.into_iter().chain(rows.filter_map(|(_, t)| t)).collect();
             Ok(Some((user, tokens)))
         }
 
@@ -318,15 +341,15 @@ for_both_backends! {
                 .filter(users::import_job.is_null())
                 .select((users::login, users::login_key, users::id))
                 .load(self)?;
-            // A login names the user holding its canonical key, else the keyless row stored
-            // exactly so (as `user_by_login`).
+            // As `user_id_of`: the keyless row stored exactly so, else the row holding the
+            // login's canonical key.
             Ok(logins
                 .iter()
                 .zip(&keys)
                 .filter_map(|(l, k)| {
                     rows.iter()
-                        .find(|(_, rk, _)| rk.as_ref() == Some(k))
-                        .or_else(|| rows.iter().find(|(rl, rk, _)| rk.is_none() && rl == l))
+                        .find(|(rl, rk, _)| rk.is_none() && rl == l)
+                        .or_else(|| rows.iter().find(|(_, rk, _)| rk.as_ref() == Some(k)))
                         .map(|(_, _, id)| (l.clone(), *id))
                 })
                 .collect())
@@ -356,12 +379,9 @@ for_both_backends! {
             let key = sae_core::config::login_key(login);
             users::table
                 .left_join(wallets::table)
-                .filter(users::login_key.eq(&key).or(users::login_key.is_null().and(users::login.eq(login))))
-                .filter(users::import_job.is_null())
-                // A row left without its key (a collision) answers to its exact login.
-                .order(users::login_key.is_null().desc())
+                .filter(users::id.nullable().eq(user_id_of(&key, login)))
                 .select((User::as_select(), wallets::name.nullable()))
-                .first(self)
+                .get_result(self)
                 .optional()
         }
 

@@ -4,9 +4,11 @@ use action_provider::service::enrol::Enrol;
 use action_provider::service::input::Login;
 use action_provider::service::tokens;
 use action_provider::store::StoreError;
+use diesel::{Connection as _, RunQueryDsl as _};
 
 use super::gate::user_with_totp;
 use super::harness::{Database, admin_caller, clock, each_backend};
+use crate::support::Backend;
 
 /// `user_with_tokens` (one query: what a validation reads) is `user_by_login` then
 /// `tokens_of`, for users with several tokens, one, none, a look-alike login and no user.
@@ -64,6 +66,88 @@ async fn user_with_tokens_is_the_user_and_its_tokens_in_order() {
                 joined.map_or(0, |(_, ts)| ts.len()),
                 expected_tokens,
                 "{backend:?} {login}"
+            );
+        }
+    }
+}
+
+/// A row left without its key (an older version's data whose key collided with another
+/// row's) answers to its exact login, and the key to the row holding it — in every lookup by
+/// login: the validation's read, the user's read, and the import's `user_ids` (which once
+/// preferred the key, so a token imported for the keyless row went to the other one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_lookup_by_login_answers_the_keyless_row_to_its_exact_login() {
+    for backend in each_backend() {
+        let db = Database::fresh(backend);
+        let clock = clock();
+        let node = db.node(&clock);
+        user_with_totp(&node, "Joao").await;
+        user_with_totp(&node, "old").await;
+        let keyless = "UPDATE users SET login = 'JOAO', login_key = NULL, login_skeleton = NULL \
+                       WHERE login = 'old'";
+        match backend {
+            Backend::Sqlite => node
+                .state
+                .store
+                .sqlite_raw(|c| {
+                    diesel::sql_query(keyless).execute(c)?;
+                    Ok(())
+                })
+                .unwrap()
+                .unwrap(),
+            Backend::Postgres => {
+                let mut c = diesel::PgConnection::establish(&db.url).unwrap();
+                diesel::sql_query(keyless).execute(&mut c).unwrap();
+            }
+        }
+        let ids = node
+            .state
+            .store
+            .read(|c| {
+                let mut id = |login: &str| c.user_by_login(login).map(|u| u.map(|u| u.id));
+                Ok::<_, StoreError>((id("Joao")?, id("JOAO")?))
+            })
+            .await
+            .unwrap();
+        let (Some(keyed), Some(keyless)) = ids else {
+            panic!("{backend:?}: both rows are reachable: {ids:?}");
+        };
+        assert_ne!(keyed, keyless, "{backend:?}");
+        for (login, expected) in [
+            ("Joao", Some(keyed)),
+            ("joao", Some(keyed)),
+            ("jOaO", Some(keyed)),
+            ("JOAO", Some(keyless)),
+            ("nobody", None),
+        ] {
+            let answers = node
+                .state
+                .store
+                .read(move |c| {
+                    let by_login = c.user_by_login(login)?.map(|u| u.id);
+                    let with_tokens = match c.user_with_tokens(login)? {
+                        None => None,
+                        Some((u, ts)) => {
+                            let ids: Vec<String> = ts.into_iter().map(|t| t.id).collect();
+                            let separate: Vec<String> =
+                                c.tokens_of(u.id)?.into_iter().map(|t| t.id).collect();
+                            assert_eq!(ids, separate, "{login}: the user's own tokens");
+                            Some(u.id)
+                        }
+                    };
+                    let with_wallet = c.user_with_wallet(login)?.map(|(u, _)| u.id);
+                    let imported = c
+                        .user_ids(&[login.to_owned()])?
+                        .into_iter()
+                        .map(|(_, id)| id)
+                        .next();
+                    Ok::<_, StoreError>([by_login, with_tokens, with_wallet, imported])
+                })
+                .await
+                .unwrap();
+            assert_eq!(
+                answers, [expected; 4],
+                "{backend:?} {login}: user_by_login, user_with_tokens, user_with_wallet, user_ids"
             );
         }
     }
