@@ -406,16 +406,20 @@ async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, super::ApiE
         .body(text))
 }
 
-/// Registers `/healthz`, `/openapi.json`, `/docs` and `/metrics`.
+/// Registers `/healthz`, `/openapi.json`, `/docs` and `/metrics` (fixed paths).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health))
         .route("/openapi.json", web::get().to(openapi_json))
         .route("/docs", web::get().to(docs_redirect))
-        .route("/metrics", web::get().to(metrics))
-        .service(
-            utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
-                .config(utoipa_swagger_ui::Config::from("/openapi.json")),
-        );
+        .route("/metrics", web::get().to(metrics));
+}
+
+/// Registers the API viewer's files, `/docs/…` (a path pattern).
+pub fn viewer_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
+            .config(utoipa_swagger_ui::Config::from("/openapi.json")),
+    );
 }
 
 #[cfg(test)]

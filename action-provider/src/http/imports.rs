@@ -189,11 +189,16 @@ pub async fn export_users(
         .streaming(stream))
 }
 
-/// Registers the import routes (before `/v1/users/{login}` and `/v1/tokens/{serial}`).
+/// Registers the import and export routes (before `/v1/users/{login}` and
+/// `/v1/tokens/{serial}`, whose patterns their paths match).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/tokens/import", web::post().to(import_tokens))
         .route("/v1/users/import", web::post().to(import_users))
-        .route("/v1/users/export", web::get().to(export_users))
-        .route("/v1/jobs/{id}", web::get().to(job))
+        .route("/v1/users/export", web::get().to(export_users));
+}
+
+/// Registers the routes of the jobs the imports start.
+pub fn job_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/jobs/{id}", web::get().to(job))
         .route("/v1/jobs/{id}/skipped", web::get().to(skipped));
 }
