@@ -57,10 +57,11 @@ pub fn no_content() -> Answer {
 /// Registers every API route (`/v1/…`, `/healthz`, `/openapi.json`, `/docs`, `/metrics`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     // actix tries the routes in this order until one matches, running the regular
-    // expression (with its captures) of each one with a path parameter: the applications'
-    // calls come first (no other route's path can match theirs), then the fixed paths, then
-    // the users' (the most frequent reads: three patterns ahead of `/v1/users/{login}` were
-    // 5 % of a user read's CPU), after the fixed paths their patterns would also match.
+    // expression (with its captures) of each one with a path parameter. The applications'
+    // calls come first (no other route's path can match theirs), then the fixed paths (a
+    // pattern such as `/v1/users/{login}` would also match `/v1/users/export`), then the
+    // users' routes, the most frequent reads, ahead of every other pattern (three patterns
+    // ahead of `/v1/users/{login}` were 5 % of a user read's CPU).
     otp::routes(cfg);
     docs::routes(cfg);
     dashboard::routes(cfg);
