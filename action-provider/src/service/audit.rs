@@ -64,7 +64,7 @@ impl Audit {
     pub async fn record(self, state: &super::AppState) -> Result<(), super::ServiceError> {
         state
             .store
-            .write_batched_audited(0, move |_| {
+            .write_batched_audited(0, None, move |_| {
                 Ok::<_, super::ServiceError>(((), self.into_record()))
             })
             .await

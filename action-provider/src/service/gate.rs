@@ -264,14 +264,25 @@ pub fn accept_as_read(
     now: UnixTime,
     write: impl FnOnce(&Unlocked) -> Result<bool, ServiceError>,
 ) -> Result<bool, ServiceError> {
-    let Some(seen) = Unlocked::of(user) else {
-        return Ok(false);
-    };
-    let state = user_state(user);
-    if state.counter(factor).failures() > 0 || decide(config, &state, factor, now) != Ok(false) {
-        return Ok(false);
+    match admits_as_read(user, factor, config, now) {
+        Some(seen) => write(&seen),
+        None => Ok(false),
     }
-    write(&seen)
+}
+
+/// Whether a success of `factor` can be taken on `user` as read ([`accept_as_read`]): its
+/// counters as read when the row holds no lock and no failure of `factor`, and the gate
+/// admits on that state at `now`.
+pub fn admits_as_read(
+    user: &User,
+    factor: Factor,
+    config: &LockoutConfig,
+    now: UnixTime,
+) -> Option<Unlocked> {
+    let seen = Unlocked::of(user)?;
+    let state = user_state(user);
+    (state.counter(factor).failures() == 0 && decide(config, &state, factor, now) == Ok(false))
+        .then_some(seen)
 }
 
 /// Runs one attempt of `factor` for `subject` through the gate, inside the caller's write

@@ -208,3 +208,147 @@ impl RowLocks for SqliteConnection {
         )
     }
 }
+
+/// One right code to accept on the row read before the write, as
+/// [`RowLocks::token_advance_as_read`] takes it: user `user_id`, whose row held no lock and
+/// exactly the counters `seen`, advances its token `token` to counter `new` at `now`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AsRead {
+    /// The user's id (also the write's lock key).
+    pub user_id: i64,
+    /// The user's failure counters as read.
+    pub seen: Unlocked,
+    /// The token's id.
+    pub token: String,
+    /// The counter the token advances to (`store::counter_to_db`).
+    pub new: i64,
+    /// Unix seconds: the token's `last_used_at`.
+    pub now: i64,
+}
+
+/// Several [`AsRead`] successes with their audit records in one statement, on its own
+/// (outside any transaction: one round trip and one commit for all of them, on PostgreSQL).
+pub trait AcceptAllAsRead {
+    /// Accepts each success of `rows` whose user's row still holds no lock and exactly the
+    /// counters it was read with and whose token's counter is below the new one, and inserts
+    /// the audit records of those (only): each as [`RowLocks::token_advance_as_read`] and
+    /// [`super::audit::AuditLog::audit_insert`] would in one transaction, run in ascending
+    /// user order. Two rows advancing one token: at most one is accepted. Returns the
+    /// positions in `rows` of those accepted; the others wrote nothing.
+    fn accept_all_as_read(
+        &mut self,
+        rows: &[(&AsRead, &super::audit::NewAudit)],
+    ) -> QueryResult<Vec<usize>>;
+}
+
+/// The statement of [`AcceptAllAsRead`] on PostgreSQL, around its one bind (a JSON array).
+/// `i`: the successes, one row each with its position (`ord`) and its audit record. `u`
+/// locks their users' rows (`FOR NO KEY UPDATE`, see [`RowLocks`]) in ascending id order, as
+/// a batch takes its locks, before anything else. `t` advances each token by compare-and-set
+/// where its user's row still holds what was read: that check locks the row again (`EXISTS
+/// … FOR NO KEY UPDATE`), so a row changed by a transaction `u` waited for is checked in its
+/// new version, not in the statement's snapshot (as in the one-row statement). A row is
+/// updated at most once per statement: of two successes on one token, one wins. `a`
+/// inserts the records of the successes `t` returns.
+///
+/// The rows come as JSON, not as arrays: PostgreSQL estimates `jsonb_to_recordset` at the
+/// same number of rows whatever its argument, so after five runs the connection keeps one
+/// generic plan of the statement; with arrays each run's custom plan (sized to the arrays)
+/// looked cheaper, and planning it every time cost twice its execution.
+const ACCEPT_ALL_AS_READ: [&str; 2] = [
+    "\
+WITH i AS (
+  SELECT * FROM jsonb_to_recordset(",
+    "::jsonb)
+    AS i(user_id int8, pwd_f int4, pwd_t int8, otp_f int4, otp_t int8, hash_f int4, hash_t int8,
+         token text, new int8, now int8, at int8, actor text, action text, subject text,
+         source text, outcome text, detail text, ord int8)),
+u AS (
+  SELECT count(*) AS n FROM (
+    SELECT id FROM users WHERE id = ANY (ARRAY(SELECT user_id FROM i))
+     ORDER BY id FOR NO KEY UPDATE) l),
+t AS (
+  UPDATE tokens SET last_counter = i.new, last_used_at = i.now
+    FROM i
+   WHERE tokens.id = i.token AND tokens.user_id = i.user_id
+     AND (tokens.last_counter IS NULL OR tokens.last_counter < i.new)
+     AND (SELECT n FROM u) >= 0
+     AND EXISTS (
+       SELECT 1 FROM users
+        WHERE users.id = i.user_id
+          AND users.locked_at_ms IS NULL AND users.locked_until_ms IS NULL
+          AND users.lock_factor IS NULL
+          AND users.pwd_failures = i.pwd_f AND COALESCE(users.pwd_last_failure_ms, -1) = i.pwd_t
+          AND users.otp_failures = i.otp_f AND COALESCE(users.otp_last_failure_ms, -1) = i.otp_t
+          AND users.hash_failures = i.hash_f AND COALESCE(users.hash_last_failure_ms, -1) = i.hash_t
+          FOR NO KEY UPDATE)
+  RETURNING i.ord, i.at, i.actor, i.action, i.subject, i.source, i.outcome, i.detail),
+a AS (
+  INSERT INTO audit (at, actor, action, subject, source, outcome, detail)
+  SELECT at, actor, action, subject, source, outcome, detail FROM t)
+SELECT ord FROM t",
+];
+
+/// One row of [`ACCEPT_ALL_AS_READ`]'s JSON.
+#[derive(serde::Serialize)]
+struct AcceptRow<'a> {
+    user_id: i64,
+    pwd_f: i32,
+    pwd_t: i64,
+    otp_f: i32,
+    otp_t: i64,
+    hash_f: i32,
+    hash_t: i64,
+    token: &'a str,
+    new: i64,
+    now: i64,
+    at: i64,
+    actor: &'a str,
+    action: &'a str,
+    subject: Option<&'a str>,
+    source: Option<&'a str>,
+    outcome: &'a str,
+    detail: Option<&'a str>,
+    ord: usize,
+}
+
+impl AcceptAllAsRead for PgConnection {
+    fn accept_all_as_read(
+        &mut self,
+        rows: &[(&AsRead, &super::audit::NewAudit)],
+    ) -> QueryResult<Vec<usize>> {
+        let rows: Vec<AcceptRow<'_>> = rows
+            .iter()
+            .enumerate()
+            .map(|(ord, (r, a))| AcceptRow {
+                user_id: r.user_id,
+                pwd_f: r.seen.pwd.0,
+                pwd_t: r.seen.pwd.1.unwrap_or(-1),
+                otp_f: r.seen.otp.0,
+                otp_t: r.seen.otp.1.unwrap_or(-1),
+                hash_f: r.seen.hash.0,
+                hash_t: r.seen.hash.1.unwrap_or(-1),
+                token: &r.token,
+                new: r.new,
+                now: r.now,
+                at: a.at,
+                actor: &a.actor,
+                action: &a.action,
+                subject: a.subject.as_deref(),
+                source: a.source.as_deref(),
+                outcome: &a.outcome,
+                detail: a.detail.as_deref(),
+                ord,
+            })
+            .collect();
+        let json = serde_json::to_string(&rows)
+            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+        let binds = [Bind::Text(&json)];
+        let accepted: Vec<i64> =
+            Fixed::<diesel::sql_types::BigInt>::new(&ACCEPT_ALL_AS_READ, &binds).load(self)?;
+        Ok(accepted
+            .into_iter()
+            .filter_map(|ord| usize::try_from(ord).ok())
+            .collect())
+    }
+}

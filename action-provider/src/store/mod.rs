@@ -57,6 +57,7 @@ pub mod devices;
 mod error;
 mod fixed;
 mod group_commit;
+pub use group_commit::Fast;
 pub mod idempotency;
 pub mod inbound;
 pub mod jobs;
@@ -281,10 +282,20 @@ impl Store {
     /// write of its batch fails (nothing of the earlier run is then written; the new run sees
     /// the database as it is then). On PostgreSQL this spares it a savepoint of its own
     /// ([`GroupCommit::write_contained`](group_commit::GroupCommit::write_contained)).
-    pub async fn write_batched_audited<T, E, F>(&self, lock_key: i64, f: F) -> Result<T, E>
+    ///
+    /// `fast`: the write's common success, when the caller has one (a right code for a user
+    /// whose row held no lock and no failure): on PostgreSQL a batch accepts all of those in
+    /// one statement before its transaction ([`Fast`]); where it is not
+    /// accepted (or on SQLite) `f` runs, and should try the same success first.
+    pub async fn write_batched_audited<T, E, F>(
+        &self,
+        lock_key: i64,
+        fast: Option<Fast<T>>,
+        f: F,
+    ) -> Result<T, E>
     where
         F: FnOnce(&mut dyn Conn) -> Result<(T, audit::NewAudit), E> + Clone + Send + 'static,
-        T: Send + 'static,
+        T: Clone + Send + 'static,
         E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
     {
         let f = move |c: &mut dyn Conn| f(c).map(|(value, record)| (value, Some(record)));
@@ -292,7 +303,7 @@ impl Store {
             Backend::Postgres(pg) if pg.group.enabled => {
                 pg.group
                     .get()?
-                    .write_contained(lock_key, move |c: &mut diesel::pg::PgConnection| f(c))
+                    .write_contained(lock_key, fast, move |c: &mut diesel::pg::PgConnection| f(c))
                     .await
             }
             _ => self.batched(lock_key, f).await,

@@ -18,7 +18,11 @@
 //! transaction is repeatable: when it fails, the jobs before it are run again by their
 //! callers, in a later batch. An answer therefore always describes a
 //! committed write: when the commit fails, every job of the batch gets the error and nothing
-//! of it is visible.
+//! of it is visible. On PostgreSQL a batch first tries the common successes its jobs carry
+//! ([`Fast`]: a right code for a user whose row held no lock and no failure) all in one
+//! statement of their own, committed alone (one round trip instead of one per job plus
+//! BEGIN, the audit insert and COMMIT); those accepted are answered at once, the others run
+//! their bodies in the batch's transaction as below.
 //!
 //! Jobs run one after the other, ordered by their *lock key* (stable: jobs with equal keys
 //! keep their arrival order). A job locks rows of its key only (a decision: its user's row,
@@ -38,13 +42,12 @@ use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use diesel::QueryResult;
-use diesel::connection::Connection;
-use diesel::pg::PgConnection;
-use diesel::sqlite::SqliteConnection;
-
-use super::audit::{AuditLog, NewAudit};
+use super::audit::NewAudit;
 use super::error::{GroupCommitError, StoreError};
+use super::locks::AsRead;
+
+mod conn;
+pub use conn::BatchConn;
 
 /// Runs of a repeatable write before its caller is answered with an error (each run after
 /// the first follows another write's failure in its batch).
@@ -53,145 +56,6 @@ const MAX_RUNS: usize = 8;
 /// Most jobs committed together on SQLite (and the length of each committer's queue, times
 /// four).
 pub const MAX_BATCH: usize = 256;
-
-/// A connection a batch can run on: how a batch transaction begins, and how each job gets a
-/// savepoint of its own.
-pub trait BatchConn: Connection + AuditLog + Send + 'static {
-    /// Whether a savepoint costs nothing worth saving (SQLite: no round trip). When it does
-    /// (PostgreSQL), the first job of a batch transaction runs without one: if it fails, the
-    /// whole transaction (that job's writes only) is rolled back instead, and the rest of the
-    /// batch runs in a new one.
-    const CHEAP_SAVEPOINTS: bool;
-
-    /// Most jobs in one batch transaction.
-    const MAX_JOBS: usize;
-
-    /// Runs `f` as the batch's transaction.
-    fn batch_transaction(
-        &mut self,
-        f: impl FnOnce(&mut Self) -> QueryResult<()>,
-    ) -> QueryResult<()>;
-
-    /// Runs one job, in a savepoint of its own when `protect`: an `Err` of `body` then rolls
-    /// back that job's writes only (unprotected, the caller must roll back the transaction).
-    /// `open`: whether the previous job's savepoint is still open (see [`Self::end_jobs`]).
-    /// The outer `Err`: a savepoint could not be taken, released or rolled back; the batch
-    /// must then not commit.
-    fn job<T, E>(
-        &mut self,
-        open: &mut bool,
-        protect: bool,
-        body: impl FnOnce(&mut Self) -> Result<T, E>,
-    ) -> QueryResult<Result<T, E>>
-    where
-        E: From<diesel::result::Error>;
-
-    /// After the last job, before the batch's audit records are inserted (`records`: whether
-    /// there are any). The COMMIT of a transaction that a statement left failed rolls back
-    /// without an error, so a statement must run here that fails in a failed transaction:
-    /// the audit insert when there are records, otherwise releasing the open savepoint (or
-    /// taking one).
-    fn end_jobs(&mut self, open: bool, records: bool) -> QueryResult<()>;
-}
-
-impl BatchConn for SqliteConnection {
-    const CHEAP_SAVEPOINTS: bool = true;
-    const MAX_JOBS: usize = MAX_BATCH;
-
-    fn batch_transaction(
-        &mut self,
-        f: impl FnOnce(&mut Self) -> QueryResult<()>,
-    ) -> QueryResult<()> {
-        self.immediate_transaction(f)
-    }
-
-    /// Diesel's nested transaction: SQLite's savepoints cost no round trip.
-    fn job<T, E>(
-        &mut self,
-        _open: &mut bool,
-        _protect: bool,
-        body: impl FnOnce(&mut Self) -> Result<T, E>,
-    ) -> QueryResult<Result<T, E>>
-    where
-        E: From<diesel::result::Error>,
-    {
-        Ok(self.transaction(body))
-    }
-
-    /// SQLite reports a failed statement's error to its caller and leaves the transaction
-    /// usable: nothing to check.
-    fn end_jobs(&mut self, _open: bool, _records: bool) -> QueryResult<()> {
-        Ok(())
-    }
-}
-
-/// The savepoint of the running job on PostgreSQL.
-const PG_JOB_SAVEPOINT: &str = "sae_job";
-
-impl BatchConn for PgConnection {
-    const CHEAP_SAVEPOINTS: bool = false;
-    /// Each job after the first writes in a savepoint, a subtransaction with an id of its own.
-    /// A backend keeps at most 64 of those in shared memory (`PGPROC_MAX_CACHED_SUBXIDS`);
-    /// beyond that its transaction is *suboverflowed*, and every other session's snapshot
-    /// must then look subtransactions up in `pg_subtrans` until it ends — the well-known
-    /// subtransaction cliff. One unprotected job and 63 savepoints stay under it.
-    const MAX_JOBS: usize = 64;
-
-    fn batch_transaction(
-        &mut self,
-        f: impl FnOnce(&mut Self) -> QueryResult<()>,
-    ) -> QueryResult<()> {
-        self.transaction(f)
-    }
-
-    /// Each savepoint statement is a round trip to the server, and the jobs of a batch run
-    /// one after the other, so a job releases the previous job's savepoint and takes its own
-    /// in one message (two statements), instead of diesel's SAVEPOINT … RELEASE pair per job.
-    /// After an `Err` the job's savepoint is rolled back and released at once. A job that
-    /// leaves the transaction failed while answering `Ok` makes the next savepoint statement
-    /// (or [`Self::end_jobs`]'s) fail: the whole batch is then rolled back and answered with
-    /// the error (never acknowledged).
-    fn job<T, E>(
-        &mut self,
-        open: &mut bool,
-        protect: bool,
-        body: impl FnOnce(&mut Self) -> Result<T, E>,
-    ) -> QueryResult<Result<T, E>>
-    where
-        E: From<diesel::result::Error>,
-    {
-        use diesel::connection::SimpleConnection as _;
-        if !protect {
-            return Ok(body(self));
-        }
-        let sp = PG_JOB_SAVEPOINT;
-        if *open {
-            self.batch_execute(&format!("RELEASE SAVEPOINT {sp}; SAVEPOINT {sp}"))?;
-        } else {
-            self.batch_execute(&format!("SAVEPOINT {sp}"))?;
-        }
-        *open = true;
-        let result = body(self);
-        if result.is_err() {
-            *open = false;
-            self.batch_execute(&format!(
-                "ROLLBACK TO SAVEPOINT {sp}; RELEASE SAVEPOINT {sp}"
-            ))?;
-        }
-        Ok(result)
-    }
-
-    /// The COMMIT releases an open savepoint; the audit insert that follows fails in a failed
-    /// transaction. Without records, a savepoint statement does that check.
-    fn end_jobs(&mut self, open: bool, records: bool) -> QueryResult<()> {
-        use diesel::connection::SimpleConnection as _;
-        match (records, open) {
-            (true, _) => Ok(()),
-            (false, true) => self.batch_execute(&format!("RELEASE SAVEPOINT {PG_JOB_SAVEPOINT}")),
-            (false, false) => self.batch_execute(&format!("SAVEPOINT {PG_JOB_SAVEPOINT}")),
-        }
-    }
-}
 
 /// How running a job went.
 enum Ran {
@@ -219,6 +83,13 @@ trait Job<C>: Send {
     fn void(&mut self);
     /// The audit record the job left for its batch to insert (only after it succeeded).
     fn take_audit(&mut self) -> Option<NewAudit>;
+    /// Its success as read, when it has one to try before its body ([`Fast`]).
+    fn as_read(&self) -> Option<(&AsRead, &NewAudit)>;
+    /// Its success as read was accepted (and committed, with its audit record): it is
+    /// answered with its [`Fast::value`] and its body never runs.
+    fn accept_as_read(&mut self);
+    /// Whether [`Self::accept_as_read`] was called.
+    fn accepted_as_read(&self) -> bool;
     /// Answers the job: `Err` when the batch did not commit.
     fn finish(self: Box<Self>, commit: Result<(), GroupCommitError>);
 }
@@ -234,10 +105,28 @@ enum Answer<T, E> {
 /// Where a job's answer goes.
 type Reply<T, E> = Box<dyn FnOnce(Answer<T, E>) + Send>;
 
+/// A write's common success, tried before its body: when the user's row still holds what
+/// the caller read and the token's counter is below `row.new`, the token advances, `audit`
+/// is recorded and the write is answered `value` without running its body (on PostgreSQL,
+/// the successes of a batch in one statement: [`BatchConn::accept_all_as_read`]). Otherwise
+/// nothing of it was written and the body runs as usual (it should try the same success
+/// first: SQLite takes it there).
+#[derive(Debug, Clone)]
+pub struct Fast<T> {
+    /// The success as read.
+    pub row: AsRead,
+    /// Its audit record.
+    pub audit: NewAudit,
+    /// The write's answer when it is accepted.
+    pub value: T,
+}
+
 struct Typed<T, E, F> {
     key: i64,
     repeatable: bool,
     voided: bool,
+    fast: Option<Fast<T>>,
+    accepted: bool,
     body: Option<F>,
     result: Option<Result<T, E>>,
     audit: Option<NewAudit>,
@@ -288,6 +177,22 @@ where
 
     fn take_audit(&mut self) -> Option<NewAudit> {
         self.audit.take()
+    }
+
+    fn as_read(&self) -> Option<(&AsRead, &NewAudit)> {
+        self.fast.as_ref().map(|f| (&f.row, &f.audit))
+    }
+
+    fn accept_as_read(&mut self) {
+        if let Some(fast) = self.fast.take() {
+            self.body = None;
+            self.accepted = true;
+            self.result = Some(Ok(fast.value));
+        }
+    }
+
+    fn accepted_as_read(&self) -> bool {
+        self.accepted
     }
 
     fn finish(self: Box<Self>, commit: Result<(), GroupCommitError>) {
@@ -360,6 +265,7 @@ impl<C: BatchConn> GroupCommit<C> {
         self.submit(
             key,
             false,
+            None,
             move |c: &mut C| body(c).map(|value| (value, None)),
             Box::new(move |r| {
                 let _ = reply.send(r);
@@ -378,7 +284,7 @@ impl<C: BatchConn> GroupCommit<C> {
         E: From<diesel::result::Error> + From<StoreError> + Send + 'static,
         F: FnOnce(&mut C) -> Result<(T, Option<NewAudit>), E> + Send + 'static,
     {
-        done(self.run_async(key, false, body).await?)
+        done(self.run_async(key, false, None, body).await?)
     }
 
     /// Submits `body` and waits for its answer without holding a thread.
@@ -386,6 +292,7 @@ impl<C: BatchConn> GroupCommit<C> {
         &self,
         key: i64,
         repeatable: bool,
+        fast: Option<Fast<T>>,
         body: F,
     ) -> Result<Answer<T, E>, E>
     where
@@ -397,6 +304,7 @@ impl<C: BatchConn> GroupCommit<C> {
         self.submit(
             key,
             repeatable,
+            fast,
             body,
             Box::new(move |r| {
                 let _ = reply.send(r);
@@ -414,14 +322,22 @@ impl<C: BatchConn> GroupCommit<C> {
     /// the transaction is rolled back, the failed write is answered with its error, the
     /// writes before it are run again in a later batch (nothing of them was written), and
     /// the writes after it run in a new transaction.
-    pub async fn write_contained<T, E, F>(&self, key: i64, body: F) -> Result<T, E>
+    pub async fn write_contained<T, E, F>(
+        &self,
+        key: i64,
+        fast: Option<Fast<T>>,
+        body: F,
+    ) -> Result<T, E>
     where
-        T: Send + 'static,
+        T: Clone + Send + 'static,
         E: From<diesel::result::Error> + From<StoreError> + Send + 'static,
         F: FnOnce(&mut C) -> Result<(T, Option<NewAudit>), E> + Clone + Send + 'static,
     {
         for _ in 0..MAX_RUNS {
-            match self.run_async(key, true, body.clone()).await? {
+            match self
+                .run_async(key, true, fast.clone(), body.clone())
+                .await?
+            {
                 Answer::Done(result) => return result,
                 Answer::Again => {}
             }
@@ -435,6 +351,7 @@ impl<C: BatchConn> GroupCommit<C> {
         &self,
         key: i64,
         repeatable: bool,
+        fast: Option<Fast<T>>,
         body: F,
         reply: Reply<T, E>,
     ) -> Result<(), E>
@@ -447,6 +364,8 @@ impl<C: BatchConn> GroupCommit<C> {
             key,
             repeatable,
             voided: false,
+            fast,
+            accepted: false,
             body: Some(body),
             result: None,
             audit: None,
@@ -489,6 +408,40 @@ fn next_batch<C: BatchConn>(rx: &Receiver<Jobs<C>>, batch: &mut Vec<Jobs<C>>) ->
     true
 }
 
+/// Tries the successes as read of the batch's jobs in one statement where the backend
+/// combines them ([`BatchConn::accept_all_as_read`]); those accepted are committed, and
+/// answered and taken out of the batch at once. When the statement fails, nothing of it was
+/// written and every job runs its body.
+fn accept_all_as_read<C: BatchConn>(c: &mut C, batch: &mut Vec<Jobs<C>>) {
+    let (at, rows): (Vec<usize>, Vec<(&AsRead, &NewAudit)>) = batch
+        .iter()
+        .enumerate()
+        .filter_map(|(i, job)| job.as_read().map(|row| (i, row)))
+        .unzip();
+    if rows.is_empty() {
+        return;
+    }
+    match c.accept_all_as_read(&rows) {
+        None => {}
+        Some(Ok(accepted)) => {
+            for position in accepted {
+                if let Some(&i) = at.get(position) {
+                    batch[i].accept_as_read();
+                }
+            }
+            let (accepted, rest): (Vec<_>, Vec<_>) =
+                batch.drain(..).partition(|job| job.accepted_as_read());
+            batch.extend(rest);
+            for job in accepted {
+                job.finish(Ok(()));
+            }
+        }
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, jobs = rows.len(), "group commit: the combined successes failed; each job decides alone");
+        }
+    }
+}
+
 fn run<C, O>(open: &O, rx: &Receiver<Jobs<C>>, writer: Option<&Mutex<()>>)
 where
     C: BatchConn,
@@ -509,6 +462,10 @@ where
                 continue;
             }
         };
+        accept_all_as_read(c, &mut batch);
+        if batch.is_empty() {
+            continue;
+        }
         let mut panicked = false;
         let committed = {
             let _writer = writer.map(|w| w.lock().unwrap_or_else(PoisonError::into_inner));

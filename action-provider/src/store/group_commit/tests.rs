@@ -518,6 +518,7 @@ fn repeatable_postgres_jobs_need_no_savepoints_and_a_failure_voids_the_ones_befo
         .submit(
             0,
             true,
+            None,
             |c: &mut PgConnection| {
                 c.batch_execute("UPDATE t SET v = v + 1 WHERE id = -1")?;
                 Ok::<_, StoreError>((0, None))
@@ -533,6 +534,7 @@ fn repeatable_postgres_jobs_need_no_savepoints_and_a_failure_voids_the_ones_befo
             .submit(
                 i,
                 i != 15,
+                None,
                 move |c: &mut PgConnection| {
                     c.batch_execute(&format!("INSERT INTO t (id, v) VALUES ({i}, {i})"))?;
                     if i == 10 {
