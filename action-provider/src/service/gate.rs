@@ -21,7 +21,7 @@
 //! admits on its own. Delays are measured in milliseconds.
 //!
 //! The common success — a user with no lock and no failure of the factor, a matching
-//! one-time code — takes one statement instead of two ([`accept_as_read`]): the row is
+//! one-time code — takes one statement instead of two ([`admits_as_read`]): the row is
 //! locked only if it still holds exactly what was read before the transaction, and the
 //! success is written in the same statement. Same state, same clock, so the same decision
 //! as [`attempt`]'s; when the row changed in between, nothing is written and [`attempt`]
@@ -250,29 +250,14 @@ pub fn reserve(
     Ok(Ok(()))
 }
 
-/// A success accepted on the row read before the write, without reading it again inside:
-/// when `user` (read outside the transaction) holds no lock and no failure of `factor`, and
-/// the gate admits on that state, `write` — which must, in one statement, lock the row,
-/// check that it still holds exactly those counters and no lock (`seen`), and write the
-/// success (a compare-and-set) — decides. Then the outcome is the one [`attempt`] would
-/// give: the gate sees the same state at the same `now`, and there is no counter to reset.
-/// `Ok(true)`: accepted. `Ok(false)`: nothing was written; run [`attempt`].
-pub fn accept_as_read(
-    user: &User,
-    factor: Factor,
-    config: &LockoutConfig,
-    now: UnixTime,
-    write: impl FnOnce(&Unlocked) -> Result<bool, ServiceError>,
-) -> Result<bool, ServiceError> {
-    match admits_as_read(user, factor, config, now) {
-        Some(seen) => write(&seen),
-        None => Ok(false),
-    }
-}
-
-/// Whether a success of `factor` can be taken on `user` as read ([`accept_as_read`]): its
-/// counters as read when the row holds no lock and no failure of `factor`, and the gate
-/// admits on that state at `now`.
+/// Whether a success of `factor` can be accepted on the row read before the write, without
+/// reading it again inside: when `user` (read outside the transaction) holds no lock and no
+/// failure of `factor`, and the gate admits on that state at `now`, its counters as read
+/// (`seen`). The caller's write must then, in one statement, lock the row, check that it
+/// still holds exactly those counters and no lock, and write the success (a
+/// compare-and-set); the outcome is the one [`attempt`] would give: the gate sees the same
+/// state at the same `now`, and there is no counter to reset. When that statement writes
+/// nothing (or this answers `None`), run [`attempt`].
 pub fn admits_as_read(
     user: &User,
     factor: Factor,

@@ -20,7 +20,6 @@ use sae_core::otp::{
 use sae_core::secret::Secret;
 
 use super::AppState;
-use super::audit::Audit;
 use super::caller::Caller;
 use super::decision::{Decision, Reason};
 use super::error::ServiceError;
@@ -290,51 +289,36 @@ fn settle(
     Ok(Err(Some(reason)))
 }
 
-/// The common success in one statement ([`gate::accept_as_read`]): a TOTP/HOTP match for a
-/// user whose row, as read before the write, holds no lock and no OTP failure. `false`:
-/// nothing was written; the full gated attempt decides.
-fn accepted_as_read(
-    c: &mut dyn Conn,
+/// The common success, decided on what was read ([`gate::admits_as_read`]): a TOTP/HOTP
+/// match for a user whose row, as read before the write, holds no lock and no OTP failure.
+/// Written by one statement: the batch's for all its successes ([`Fast`], PostgreSQL), or the
+/// job's own ([`accepted_as_read`]).
+fn success_as_read(
     user: &User,
     config: &LockoutConfig,
     checked: &Checked,
     now: UnixTime,
-) -> Result<bool, ServiceError> {
-    let Some(Match::Counter { token, counter }) = &checked.matched else {
-        return Ok(false);
-    };
-    gate::accept_as_read(user, Factor::Otp, config, now, |seen| {
-        let new = counter_to_db(*counter);
-        Ok(c.token_advance_as_read(user.id, seen, token, new, now.secs())?)
-    })
-}
-
-/// The success [`accepted_as_read`] would write, for the batch to try first with those of
-/// other requests ([`Fast`]): the same conditions, the same writes, the same answer.
-fn fast_success(
-    user: &User,
-    config: &LockoutConfig,
-    checked: &Checked,
-    now: UnixTime,
-    audit: &Audit,
-) -> Option<Fast<Decision>> {
+) -> Option<AsRead> {
     let Some(Match::Counter { token, counter }) = &checked.matched else {
         return None;
     };
-    let seen = gate::admits_as_read(user, Factor::Otp, config, now)?;
-    let value = Decision::of(Attempt::Accepted(None));
-    let audit = audit.clone().outcome(value.outcome()).into_record();
-    Some(Fast {
-        row: AsRead {
-            user_id: user.id,
-            seen,
-            token: token.clone(),
-            new: counter_to_db(*counter),
-            now: now.secs(),
-        },
-        audit,
-        value,
+    Some(AsRead {
+        user_id: user.id,
+        seen: gate::admits_as_read(user, Factor::Otp, config, now)?,
+        token: token.clone(),
+        new: counter_to_db(*counter),
+        now: now.secs(),
     })
+}
+
+/// Writes the success as read in one statement (`RowLocks::token_advance_as_read`). `false`:
+/// there was none, or nothing was written (the row or the counter changed since the read);
+/// the full gated attempt decides.
+fn accepted_as_read(c: &mut dyn Conn, row: Option<&AsRead>) -> Result<bool, ServiceError> {
+    let Some(r) = row else {
+        return Ok(false);
+    };
+    Ok(c.token_advance_as_read(r.user_id, &r.seen, &r.token, r.new, r.now)?)
 }
 
 /// Reads the user and the tokens the input names (none when it names an issued code).
@@ -433,13 +417,20 @@ pub async fn validate(
                 // The write may run again (see `write_batched_audited`): what it reads is
                 // shared, not cloned, between runs.
                 let user_id = user.id;
-                let fast = fast_success(&user, &config, &checked, now, &audit);
-                let job = Arc::new((user, candidates, checked, audit));
+                let as_read = success_as_read(&user, &config, &checked, now);
+                // The same success for the batch to try first with those of other requests,
+                // with the same record and answer as the job's own would give.
+                let fast = as_read.clone().map(|row| {
+                    let value = Decision::of(Attempt::Accepted(None));
+                    let audit = audit.clone().outcome(value.outcome()).into_record();
+                    Fast { row, audit, value }
+                });
+                let job = Arc::new((user, candidates, checked, audit, as_read));
                 let decision = state
                     .store
                     .write_batched_audited(user_id, fast, move |c| {
-                        let (user, candidates, checked, audit) = &*job;
-                        let attempt = if accepted_as_read(c, user, &config, checked, now)? {
+                        let (user, candidates, checked, audit, as_read) = &*job;
+                        let attempt = if accepted_as_read(c, as_read.as_ref())? {
                             Attempt::Accepted(None)
                         } else {
                             let subject = Subject::User {
