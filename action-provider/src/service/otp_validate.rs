@@ -326,24 +326,20 @@ async fn load(
     state: &AppState,
     input: &ValidateInput,
 ) -> Result<Option<(User, Vec<Token>)>, ServiceError> {
-    let login = input.login.clone();
-    let token_id = input.token_id.clone();
-    let by_request = input.request_id.is_some();
-    state
+    let Some((user, mut tokens)) = state
         .store
-        .read(move |c| {
-            let Some((user, mut tokens)) = c.user_with_tokens(&login)? else {
-                return Ok(None);
-            };
-            if let Some(id) = &token_id {
-                tokens.retain(|t| &t.id == id);
-            }
-            if by_request {
-                tokens.clear();
-            }
-            Ok(Some((user, tokens)))
-        })
-        .await
+        .user_with_tokens(input.login.as_str().to_owned())
+        .await?
+    else {
+        return Ok(None);
+    };
+    if let Some(id) = &input.token_id {
+        tokens.retain(|t| &t.id == id);
+    }
+    if input.request_id.is_some() {
+        tokens.clear();
+    }
+    Ok(Some((user, tokens)))
 }
 
 /// Reads the user's recent issued codes (the one `request_id` names, if given), newest

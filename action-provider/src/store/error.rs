@@ -29,6 +29,9 @@ pub enum StoreError {
         /// Why.
         source: std::io::Error,
     },
+    /// A connection of the store's own threads (outside the pool) could not be made.
+    #[error("database: cannot connect: {0}")]
+    Connect(String),
     /// Applying the embedded migrations failed.
     #[error("migrations: {0}")]
     Migration(String),

@@ -6,6 +6,8 @@
 //! table: its `NewX`/`X` rows and its queries) — and says what kind of access it needs:
 //!
 //! - [`Store::read`]: a few reads on one connection;
+//! - [`Store::user_with_tokens`]: a validation's read, shared with concurrent ones on
+//!   PostgreSQL (group read);
 //! - [`Store::write`]: one write transaction (`BEGIN IMMEDIATE` on SQLite);
 //! - [`Store::write_batched`]: one write transaction that may share its commit with the
 //!   writes of concurrent requests (group commit); answered only after COMMIT;
@@ -57,11 +59,13 @@ pub mod devices;
 mod error;
 mod fixed;
 mod group_commit;
+mod group_read;
 pub use group_commit::Fast;
 pub mod idempotency;
 pub mod inbound;
 pub mod jobs;
 pub mod locks;
+mod login_rule;
 pub mod logins;
 pub mod notifications;
 pub mod oauth2;
@@ -241,6 +245,24 @@ impl Store {
             Backend::Postgres(_) => {
                 let store = self.clone();
                 spawn_blocking(move || store.read_blocking(f)).await?
+            }
+        }
+    }
+
+    /// The user that answers to `login`, with its tokens (`Users::user_with_tokens`), for a
+    /// validation: on PostgreSQL the lookups of concurrent validations share one statement
+    /// (group read, unless `SAE_GROUP_READ=off`); on SQLite a read on the calling task.
+    pub async fn user_with_tokens(
+        &self,
+        login: String,
+    ) -> Result<Option<(users::User, Vec<tokens::Token>)>, StoreError> {
+        match &*self.0 {
+            Backend::Postgres(pg) if pg.reader.enabled => {
+                pg.reader.get()?.user_with_tokens(login).await
+            }
+            _ => {
+                self.read(move |c| c.user_with_tokens(&login).map_err(StoreError::from))
+                    .await
             }
         }
     }

@@ -19,6 +19,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness as _, embed_migrati
 use super::checkpoint::{BACKSTOP_PAGES, Checkpointer};
 use super::error::{GroupCommitError, StoreError};
 use super::group_commit::{BatchConn, GroupCommit};
+use super::group_read::GroupRead;
 
 /// Migrations for SQLite, embedded in the binary.
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
@@ -49,10 +50,11 @@ impl BackendKind {
     }
 }
 
-/// A PostgreSQL pool and its group committer.
+/// A PostgreSQL pool, its group committer and its group reader.
 pub(super) struct Postgres {
     pub(super) pool: Pool<ConnectionManager<PgConnection>>,
     pub(super) group: LazyGroupCommit<PgConnection>,
+    pub(super) reader: LazyGroupRead,
 }
 
 /// An SQLite pool with the process's writer lock and its group committer.
@@ -128,15 +130,58 @@ impl LazyGroupCommit<PgConnection> {
     /// first use.
     pub(super) fn get(&self) -> Result<&GroupCommit<PgConnection>, StoreError> {
         self.get_or_start(|url| {
-            let open = move || PgConnection::establish(&url).map_err(|e| e.to_string());
-            let n = std::env::var("SAE_PG_COMMITTERS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .filter(|n| (1..=64).contains(n))
-                .unwrap_or(PG_COMMITTERS);
-            GroupCommit::start(open, None, n)
+            let n = threads("SAE_PG_COMMITTERS", PG_COMMITTERS);
+            GroupCommit::start(pg_opener(url), None, n)
         })
     }
+}
+
+/// Reader threads (and connections) of a PostgreSQL group read, unless `SAE_PG_READERS`
+/// says otherwise.
+const PG_READERS: usize = 1;
+
+/// The group read of the validations' users-with-tokens lookups (PostgreSQL), started at its
+/// first use. `SAE_GROUP_READ=off` turns it off (each lookup its own statement on the pool):
+/// for measurements side by side, and as an escape hatch.
+pub(super) struct LazyGroupRead {
+    url: String,
+    pub(super) enabled: bool,
+    started: OnceLock<Result<GroupRead, String>>,
+}
+
+impl LazyGroupRead {
+    fn new(url: &str) -> Self {
+        Self {
+            enabled: std::env::var("SAE_GROUP_READ").map_or(true, |v| v != "off"),
+            url: url.to_owned(),
+            started: OnceLock::new(),
+        }
+    }
+
+    /// The readers, started on first use.
+    pub(super) fn get(&self) -> Result<&GroupRead, StoreError> {
+        self.started
+            .get_or_init(|| {
+                let n = threads("SAE_PG_READERS", PG_READERS);
+                GroupRead::start(pg_opener(self.url.clone()), n).map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| StoreError::Connect(e.clone()))
+    }
+}
+
+/// How many threads the environment variable `var` asks for (1 to 64), else `default`.
+fn threads(var: &str, default: usize) -> usize {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| (1..=64).contains(n))
+        .unwrap_or(default)
+}
+
+/// Opens connections outside the pool (a committer's, a reader's) to `url`.
+fn pg_opener(url: String) -> impl Fn() -> Result<PgConnection, String> + Send + Sync + 'static {
+    move || PgConnection::establish(&url).map_err(|e| e.to_string())
 }
 
 /// Makes the database file and its WAL and shared-memory files private to this user (mode
@@ -216,6 +261,7 @@ impl Backend {
             Ok(Self::Postgres(Postgres {
                 pool,
                 group: LazyGroupCommit::new(url),
+                reader: LazyGroupRead::new(url),
             }))
         } else {
             private_files(url)?;

@@ -7,49 +7,7 @@ use super::fixed::{Bind, Fixed};
 use super::schema::{tokens, users, wallets};
 use super::tokens::Token;
 
-diesel::define_sql_function! {
-    /// SQL's `COALESCE` of two nullable row ids: the first that is not NULL (SQLite and
-    /// PostgreSQL evaluate the second only when the first is NULL).
-    fn coalesce(
-        first: diesel::sql_types::Nullable<diesel::sql_types::BigInt>,
-        second: diesel::sql_types::Nullable<diesel::sql_types::BigInt>,
-    ) -> diesel::sql_types::Nullable<diesel::sql_types::BigInt>;
-}
-
-// The two probes read `users` under names of their own: a subquery may not name a table
-// of the query around it.
-#[allow(missing_docs)] // what `diesel::alias!` declares
-mod probes {
-    use super::users;
-    diesel::alias!(users as users_exact: UsersExact, users as users_keyed: UsersKeyed);
-}
-use probes::{users_exact, users_keyed};
-
-/// The id of the user that answers to `login`, whose case-folded key is `key` — the one rule
-/// every lookup by login follows (and [`Users::user_ids`] in memory): a row left without its
-/// key (its key collided with another row's) answers to its exact login first; otherwise the
-/// row holding the key. Rows pending in an import answer to nothing.
-///
-/// One scalar expression of two index probes (the unique `login`, then the unique
-/// `login_key`), compared to the row id: an `OR` of the two made SQLite merge two index
-/// scans into a row set and sort the rows to put the keyless one first, for every
-/// validation and user read.
-#[diesel::dsl::auto_type(no_type_alias)]
-fn user_id_of<'a>(key: &'a str, login: &'a str) -> _ {
-    coalesce(
-        users_exact
-            .filter(users_exact.field(users::login).eq(login))
-            .filter(users_exact.field(users::login_key).is_null())
-            .filter(users_exact.field(users::import_job).is_null())
-            .select(users_exact.field(users::id))
-            .single_value(),
-        users_keyed
-            .filter(users_keyed.field(users::login_key).eq(key))
-            .filter(users_keyed.field(users::import_job).is_null())
-            .select(users_keyed.field(users::id))
-            .single_value(),
-    )
-}
+use super::login_rule::user_id_of_login;
 
 /// A user as stored.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -283,7 +241,7 @@ for_both_backends! {
         fn user_by_login(&mut self, login: &str) -> QueryResult<Option<User>> {
             let key = sae_core::config::login_key(login);
             users::table
-                .filter(users::id.nullable().eq(user_id_of(&key, login)))
+                .filter(users::id.nullable().eq(user_id_of_login(&key, login)))
                 .select(User::as_select())
                 .get_result(self)
                 .optional()
@@ -297,7 +255,7 @@ for_both_backends! {
                         .eq(users::id.nullable())
                         .and(tokens::import_job.is_null())),
                 )
-                .filter(users::id.nullable().eq(user_id_of(&key, login)))
+                .filter(users::id.nullable().eq(user_id_of_login(&key, login)))
                 // As `tokens_of` orders them.
                 .order((tokens::created_at, tokens::id))
                 .select((User::as_select(), Option::<Token>::as_select()))
@@ -379,7 +337,7 @@ for_both_backends! {
             let key = sae_core::config::login_key(login);
             users::table
                 .left_join(wallets::table)
-                .filter(users::id.nullable().eq(user_id_of(&key, login)))
+                .filter(users::id.nullable().eq(user_id_of_login(&key, login)))
                 .select((User::as_select(), wallets::name.nullable()))
                 .get_result(self)
                 .optional()

@@ -38,7 +38,43 @@ async fn user_with_tokens_is_the_user_and_its_tokens_in_order() {
         action_provider::service::users::create(&node.state, &admin_caller(), body)
             .await
             .unwrap();
-        for login in ["ana", "ANA", "bea", "cid", "nobody"] {
+        let logins = ["ana", "ANA", "bea", "cid", "nobody"];
+        // The validation's read through the store, all at once and each login twice (on
+        // PostgreSQL the lookups share statements: the group read), answers what the
+        // connection's own read answers.
+        let shared = futures_util::future::join_all(
+            logins
+                .iter()
+                .chain(&logins)
+                .map(|login| node.state.store.user_with_tokens((*login).to_owned())),
+        )
+        .await;
+        for (login, found) in logins.iter().chain(&logins).zip(shared) {
+            let found = found.unwrap().map(|(u, ts)| {
+                (
+                    u.id,
+                    u.login,
+                    ts.into_iter().map(|t| t.id).collect::<Vec<_>>(),
+                )
+            });
+            let login = (*login).to_owned();
+            let alone = node
+                .state
+                .store
+                .read(move |c| {
+                    Ok::<_, StoreError>(c.user_with_tokens(&login)?.map(|(u, ts)| {
+                        (
+                            u.id,
+                            u.login,
+                            ts.into_iter().map(|t| t.id).collect::<Vec<_>>(),
+                        )
+                    }))
+                })
+                .await
+                .unwrap();
+            assert_eq!(found, alone, "{backend:?}: Store::user_with_tokens");
+        }
+        for login in logins {
             let (joined, separate) = node
                 .state
                 .store
@@ -120,6 +156,17 @@ async fn every_lookup_by_login_answers_the_keyless_row_to_its_exact_login() {
             ("JOAO", Some(keyless)),
             ("nobody", None),
         ] {
+            let shared = node
+                .state
+                .store
+                .user_with_tokens(login.to_owned())
+                .await
+                .unwrap()
+                .map(|(u, _)| u.id);
+            assert_eq!(
+                shared, expected,
+                "{backend:?} {login}: Store::user_with_tokens"
+            );
             let answers = node
                 .state
                 .store

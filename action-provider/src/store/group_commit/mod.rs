@@ -545,4 +545,4 @@ where
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "a panic is the test failure report")]
-mod tests;
+pub(super) mod tests;

@@ -129,7 +129,7 @@ fn a_failed_commit_acknowledges_nothing() {
 
 /// A fresh PostgreSQL database on the cluster of `SAE_TEST_PG_URL`, or `None` (skipped)
 /// when it is not set.
-fn fresh_pg() -> Option<String> {
+pub(crate) fn fresh_pg() -> Option<String> {
     use diesel::pg::PgConnection;
     let Ok(base) = std::env::var("SAE_TEST_PG_URL") else {
         assert!(
