@@ -10,9 +10,9 @@ use tokio::sync::Notify;
 
 use super::{Context, Payload, SendReport, Sender, mask, payload_context};
 use crate::metrics::Metrics;
-use crate::store::StoreError;
 use crate::store::attempts::NewAttempt;
 use crate::store::outbox::ClaimedJob;
+use crate::store::{Conn, StoreError};
 
 /// Seconds a claimed job stays leased to one worker.
 pub const LEASE_S: i64 = 60;
@@ -170,45 +170,47 @@ async fn finish(
         .as_ref()
         .is_some_and(|(r, _)| r.attempts.iter().any(|a| !a.delivered));
     let lock_key = (!failed).then_some(job.id);
-    let job = job.clone();
-    let written = outcome.clone();
-    let result = ctx
-        .store
-        .write_shared(lock_key, move |c| -> Result<((), _), StoreError> {
-            if let Some((report, masked)) = &report {
-                for a in &report.attempts {
-                    c.attempt_insert(&NewAttempt {
-                        outbox_id: job.id,
-                        request_id: job.request_id.clone(),
-                        channel: job.channel.clone(),
-                        broker: a.broker.clone(),
-                        destination_masked: masked.clone(),
-                        outcome: if a.delivered { "delivered" } else { "failed" }.into(),
-                        http_status: a.http_status.map(i32::from),
-                        error: a.error.clone(),
-                        latency_ms: i64::try_from(a.latency_ms).unwrap_or(i64::MAX),
-                        excerpt: a.excerpt.clone(),
-                        at: now,
-                        message_id: a.message_id.clone(),
-                    })?;
-                }
+    // Repeatable (see `Store::write_repeatable`): what it writes is shared between runs.
+    let shared = Arc::new((job.clone(), outcome.clone(), report));
+    let write = move |c: &mut dyn Conn| -> Result<((), _), StoreError> {
+        let (job, written, report) = &*shared;
+        if let Some((report, masked)) = &report {
+            for a in &report.attempts {
+                c.attempt_insert(&NewAttempt {
+                    outbox_id: job.id,
+                    request_id: job.request_id.clone(),
+                    channel: job.channel.clone(),
+                    broker: a.broker.clone(),
+                    destination_masked: masked.clone(),
+                    outcome: if a.delivered { "delivered" } else { "failed" }.into(),
+                    http_status: a.http_status.map(i32::from),
+                    error: a.error.clone(),
+                    latency_ms: i64::try_from(a.latency_ms).unwrap_or(i64::MAX),
+                    excerpt: a.excerpt.clone(),
+                    at: now,
+                    message_id: a.message_id.clone(),
+                })?;
             }
-            if let Some((report, _)) = &report {
-                broker_events(c, &job.channel, report, now)?;
+        }
+        if let Some((report, _)) = &report {
+            broker_events(c, &job.channel, report, now)?;
+        }
+        match written {
+            Ok(()) => c.outbox_sent(job.id, now)?,
+            Err(Failure::Transient(e)) if !given_up => {
+                c.outbox_retry(job.id, now + backoff_s(job.attempts), e, now)?;
             }
-            match &written {
-                Ok(()) => c.outbox_sent(job.id, now)?,
-                Err(Failure::Transient(e)) if !given_up => {
-                    c.outbox_retry(job.id, now + backoff_s(job.attempts), e, now)?;
-                }
-                Err(Failure::Transient(e)) => c.outbox_failed(job.id, e, now)?,
-                Err(Failure::Permanent(e)) => {
-                    c.outbox_failed(job.id, &format!("permanent: {e}"), now)?;
-                }
+            Err(Failure::Transient(e)) => c.outbox_failed(job.id, e, now)?,
+            Err(Failure::Permanent(e)) => {
+                c.outbox_failed(job.id, &format!("permanent: {e}"), now)?;
             }
-            Ok(((), None))
-        })
-        .await;
+        }
+        Ok(((), None))
+    };
+    let result = match lock_key {
+        Some(key) => ctx.store.write_repeatable(key, None, write).await,
+        None => ctx.store.write_shared(None, write).await,
+    };
     match result {
         Ok(()) if outcome.is_ok() => Metrics::inc(&ctx.metrics.outbox_sent),
         Ok(()) if given_up => {

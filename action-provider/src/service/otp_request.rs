@@ -2,6 +2,8 @@
 //! its MAC, and queue its delivery in the outbox — all in one transaction, so an accepted
 //! request is never lost. An `Idempotency-Key` makes retries return the first answer.
 
+use std::sync::Arc;
+
 use rand::RngExt as _;
 use sae_core::template::{Channel, MessageTemplate, TagValues};
 use sha2::{Digest as _, Sha256};
@@ -339,11 +341,12 @@ pub async fn request(
     }
     let policies = state.policies().await?;
     let budgets = configured(state, input.channel).await?;
-    let login = input.login.clone();
+    // The validations' read (its tokens unused): on PostgreSQL it shares their statements.
     let user = state
         .store
-        .read(move |c| Ok::<_, ServiceError>(c.user_by_login(&login)?))
+        .user_with_tokens(input.login.as_str().to_owned())
         .await?
+        .map(|(user, _)| user)
         .ok_or_else(|| ServiceError::not_found(format!("no user {:?}", input.login)))?;
     let to = destination(&user, input.channel, now)?;
     let template = template_for(&policies.messages, input.channel, input.template.as_deref())?;
@@ -368,48 +371,53 @@ pub async fn request(
     // Without an idempotency key or a budget the write locks only the user's row (by the
     // issued code's foreign key), so it may share a PostgreSQL batch.
     let shared = (idem.is_none() && !budgets.as_ref().is_some_and(limited)).then_some(user.id);
-    let (answer, queued) = state
-        .store
-        .write_shared(shared, move |c| {
-            if let Some((owner, key)) = &idem {
-                // A concurrent request with the same key may have committed meanwhile.
-                c.lock_key(&format!("idem:{owner}:{key}"))?;
-                if let Some(answer) = replay(c.idem_get(*owner, key)?, &digest)? {
-                    return Ok(((answer, false), None));
-                }
+    // The write may run again (a repeatable write, see `Store::write_repeatable`): what it
+    // writes is shared, not cloned, between runs.
+    let job = Arc::new((p, user, audit, idem, digest, budgets));
+    let write = move |c: &mut dyn Conn| {
+        let (p, user, audit, idem, digest, budgets) = &*job;
+        if let Some((owner, key)) = idem {
+            // A concurrent request with the same key may have committed meanwhile.
+            c.lock_key(&format!("idem:{owner}:{key}"))?;
+            if let Some(answer) = replay(c.idem_get(*owner, key)?, digest)? {
+                return Ok(((answer, false), None));
             }
-            if let Some(budgets) = &budgets {
-                check_budgets(c, budgets, &user, now.secs())?;
-            }
-            c.code_insert(&NewIssuedCode {
-                request_id: p.rid.clone(),
-                user_id: user.id,
-                channel: channel.to_owned(),
-                code_mac: p.mac.clone(),
-                key_id: p.kid.clone(),
-                created_at: now.secs(),
-                expires_at: p.expires_at.secs(),
-            })?;
-            c.outbox_insert(&NewOutbox {
-                request_id: p.rid.clone(),
-                channel: channel.to_owned(),
-                user_id: Some(user.id),
-                payload_enc: Some(p.sealed.clone()),
-                status: "queued".into(),
-                next_attempt_at: now.secs(),
-                created_at: now.secs(),
-                updated_at: now.secs(),
-            })?;
-            if let Some((owner, key)) = &idem {
-                c.idem_put(*owner, key, &digest, 202, &p.body, now.secs())?;
-            }
-            let answer = Answer {
-                status: 202,
-                body: p.body.clone(),
-            };
-            Ok::<_, ServiceError>(((answer, true), Some(audit.into_record())))
-        })
-        .await?;
+        }
+        if let Some(budgets) = budgets {
+            check_budgets(c, budgets, user, now.secs())?;
+        }
+        c.code_insert(&NewIssuedCode {
+            request_id: p.rid.clone(),
+            user_id: user.id,
+            channel: channel.to_owned(),
+            code_mac: p.mac.clone(),
+            key_id: p.kid.clone(),
+            created_at: now.secs(),
+            expires_at: p.expires_at.secs(),
+        })?;
+        c.outbox_insert(&NewOutbox {
+            request_id: p.rid.clone(),
+            channel: channel.to_owned(),
+            user_id: Some(user.id),
+            payload_enc: Some(p.sealed.clone()),
+            status: "queued".into(),
+            next_attempt_at: now.secs(),
+            created_at: now.secs(),
+            updated_at: now.secs(),
+        })?;
+        if let Some((owner, key)) = idem {
+            c.idem_put(*owner, key, digest, 202, &p.body, now.secs())?;
+        }
+        let answer = Answer {
+            status: 202,
+            body: p.body.clone(),
+        };
+        Ok::<_, ServiceError>(((answer, true), Some(audit.clone().into_record())))
+    };
+    let (answer, queued) = match shared {
+        Some(key) => state.store.write_repeatable(key, None, write).await?,
+        None => state.store.write_shared(None, write).await?,
+    };
     if queued {
         state.outbox_notify.notify_one();
         crate::metrics::Metrics::inc(&state.metrics.outbox_queued);

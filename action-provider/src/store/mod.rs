@@ -321,6 +321,29 @@ impl Store {
         E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
     {
         let f = move |c: &mut dyn Conn| f(c).map(|(value, record)| (value, Some(record)));
+        self.write_repeatable(lock_key, fast, f).await
+    }
+
+    /// [`Self::write_shared`] with a lock key, for a write that is *repeatable* as
+    /// [`Self::write_batched_audited`] says (cloned, maybe run again from the start, nothing
+    /// of an earlier run written): on PostgreSQL it needs no savepoint of its own while the
+    /// writes before it in its batch are repeatable too (a code request, a send's record;
+    /// `GroupCommit::write_contained`). On SQLite, where a savepoint is a call, an ordinary
+    /// batched write. `fast`: as for [`Self::write_batched_audited`].
+    pub async fn write_repeatable<T, E, F>(
+        &self,
+        lock_key: i64,
+        fast: Option<Fast<T>>,
+        f: F,
+    ) -> Result<T, E>
+    where
+        F: FnOnce(&mut dyn Conn) -> Result<(T, Option<audit::NewAudit>), E>
+            + Clone
+            + Send
+            + 'static,
+        T: Clone + Send + 'static,
+        E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
+    {
         match &*self.0 {
             Backend::Postgres(pg) if pg.group.enabled => {
                 pg.group
