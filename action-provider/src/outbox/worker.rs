@@ -174,9 +174,10 @@ async fn finish(
     let shared = Arc::new((job.clone(), outcome.clone(), report));
     let write = move |c: &mut dyn Conn| -> Result<((), _), StoreError> {
         let (job, written, report) = &*shared;
-        if let Some((report, masked)) = &report {
-            for a in &report.attempts {
-                c.attempt_insert(&NewAttempt {
+        let attempts: Vec<NewAttempt> = report
+            .iter()
+            .flat_map(|(report, masked)| {
+                report.attempts.iter().map(move |a| NewAttempt {
                     outbox_id: job.id,
                     request_id: job.request_id.clone(),
                     channel: job.channel.clone(),
@@ -189,11 +190,19 @@ async fn finish(
                     excerpt: a.excerpt.clone(),
                     at: now,
                     message_id: a.message_id.clone(),
-                })?;
-            }
-        }
+                })
+            })
+            .collect();
         if let Some((report, _)) = &report {
             broker_events(c, &job.channel, report, now)?;
+        }
+        // The common case, a job sent at its one attempt: one statement.
+        if let (Ok(()), [attempt]) = (written, attempts.as_slice()) {
+            c.attempt_insert_sent(attempt, now)?;
+            return Ok(((), None));
+        }
+        for attempt in &attempts {
+            c.attempt_insert(attempt)?;
         }
         match written {
             Ok(()) => c.outbox_sent(job.id, now)?,

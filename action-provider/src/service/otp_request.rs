@@ -386,25 +386,27 @@ pub async fn request(
         if let Some(budgets) = budgets {
             check_budgets(c, budgets, user, now.secs())?;
         }
-        c.code_insert(&NewIssuedCode {
-            request_id: p.rid.clone(),
-            user_id: user.id,
-            channel: channel.to_owned(),
-            code_mac: p.mac.clone(),
-            key_id: p.kid.clone(),
-            created_at: now.secs(),
-            expires_at: p.expires_at.secs(),
-        })?;
-        c.outbox_insert(&NewOutbox {
-            request_id: p.rid.clone(),
-            channel: channel.to_owned(),
-            user_id: Some(user.id),
-            payload_enc: Some(p.sealed.clone()),
-            status: "queued".into(),
-            next_attempt_at: now.secs(),
-            created_at: now.secs(),
-            updated_at: now.secs(),
-        })?;
+        c.outbox_insert_with_code(
+            &NewIssuedCode {
+                request_id: p.rid.clone(),
+                user_id: user.id,
+                channel: channel.to_owned(),
+                code_mac: p.mac.clone(),
+                key_id: p.kid.clone(),
+                created_at: now.secs(),
+                expires_at: p.expires_at.secs(),
+            },
+            &NewOutbox {
+                request_id: p.rid.clone(),
+                channel: channel.to_owned(),
+                user_id: Some(user.id),
+                payload_enc: Some(p.sealed.clone()),
+                status: "queued".into(),
+                next_attempt_at: now.secs(),
+                created_at: now.secs(),
+                updated_at: now.secs(),
+            },
+        )?;
         if let Some((owner, key)) = idem {
             c.idem_put(*owner, key, digest, 202, &p.body, now.secs())?;
         }

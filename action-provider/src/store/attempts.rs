@@ -105,6 +105,9 @@ pub struct BounceMark {
 pub trait Attempts {
     /// Records one delivery attempt.
     fn attempt_insert(&mut self, attempt: &NewAttempt) -> QueryResult<()>;
+    /// Records a job's one attempt, which delivered it, and marks the job sent
+    /// (`Outbox::outbox_sent`): on PostgreSQL in one statement (one round trip).
+    fn attempt_insert_sent(&mut self, attempt: &NewAttempt, now: i64) -> QueryResult<()>;
     /// A page of delivery attempts, filtered, oldest or newest first; keyset paging on the
     /// row id (`cursor` 0: from the start).
     fn attempts_page(
@@ -125,31 +128,62 @@ pub trait Attempts {
     fn attempts_bounced_since(&mut self, since: i64) -> QueryResult<i64>;
 }
 
+/// The insert of one attempt, up to its first value (twelve values follow, as
+/// [`attempt_binds`] binds them).
+macro_rules! insert_attempt {
+    () => {
+        "INSERT INTO delivery_attempts (outbox_id, request_id, channel, broker, \
+         destination_masked, outcome, http_status, error, latency_ms, excerpt, at, \
+         message_id) VALUES ("
+    };
+}
+
+/// The values of an attempt's insert, in [`insert_attempt`]'s order.
+fn attempt_binds(a: &NewAttempt) -> [Bind<'_>; 12] {
+    [
+        Bind::Int(a.outbox_id),
+        Bind::Text(&a.request_id),
+        Bind::Text(&a.channel),
+        Bind::Text(&a.broker),
+        Bind::Text(&a.destination_masked),
+        Bind::Text(&a.outcome),
+        Bind::OptInt(a.http_status.map(i64::from)),
+        Bind::OptText(a.error.as_deref()),
+        Bind::Int(a.latency_ms),
+        Bind::OptText(a.excerpt.as_deref()),
+        Bind::Int(a.at),
+        Bind::OptText(a.message_id.as_deref()),
+    ]
+}
+
 for_both_backends! {
     impl Attempts {
         fn attempt_insert(&mut self, attempt: &NewAttempt) -> QueryResult<()> {
             // Fixed text, so the connection keeps it prepared (see `store::fixed`).
-            let parts = [
-                "INSERT INTO delivery_attempts (outbox_id, request_id, channel, broker, \
-                 destination_masked, outcome, http_status, error, latency_ms, excerpt, at, \
-                 message_id) VALUES (",
-                ", ", ", ", ", ", ", ", ", ", ", ", ", ", ", ", ", ", ", ", ", ",
-                ")",
-            ];
-            let a = attempt;
+            let mut parts = [", "; 13];
+            parts[0] = insert_attempt!();
+            parts[12] = ")";
+            Fixed::<()>::new(&parts, &attempt_binds(attempt)).execute(self).map(|_| ())
+        }
+
+        fn attempt_insert_sent(&mut self, attempt: &NewAttempt, now: i64) -> QueryResult<()> {
+            if !<Self as super::StatementCost>::ROUND_TRIP {
+                self.attempt_insert(attempt)?;
+                return super::outbox::Outbox::outbox_sent(self, attempt.outbox_id, now);
+            }
+            // As `attempt_insert` then `outbox_sent`, in one statement (a data-modifying
+            // WITH runs once whether or not the statement reads it).
+            let mut parts = [", "; 15];
+            parts[0] = concat!("WITH a AS (", insert_attempt!());
+            parts[12] = ")) UPDATE outbox SET status = 'sent', payload_enc = NULL, \
+                         lease_until = NULL, last_error = NULL, updated_at = ";
+            parts[13] = " WHERE id = ";
+            parts[14] = "";
+            let [b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11] = attempt_binds(attempt);
             let binds = [
-                Bind::Int(a.outbox_id),
-                Bind::Text(&a.request_id),
-                Bind::Text(&a.channel),
-                Bind::Text(&a.broker),
-                Bind::Text(&a.destination_masked),
-                Bind::Text(&a.outcome),
-                Bind::OptInt(a.http_status.map(i64::from)),
-                Bind::OptText(a.error.as_deref()),
-                Bind::Int(a.latency_ms),
-                Bind::OptText(a.excerpt.as_deref()),
-                Bind::Int(a.at),
-                Bind::OptText(a.message_id.as_deref()),
+                b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11,
+                Bind::Int(now),
+                Bind::Int(attempt.outbox_id),
             ];
             Fixed::<()>::new(&parts, &binds).execute(self).map(|_| ())
         }

@@ -83,24 +83,32 @@ pub trait Codes {
     ) -> QueryResult<bool>;
 }
 
+/// The insert of an issued code, up to its first value (seven values follow, as
+/// [`code_binds`] binds them).
+pub(super) const CODE_INSERT: &str = "INSERT INTO issued_codes (request_id, user_id, channel, \
+     code_mac, key_id, created_at, expires_at) VALUES (";
+
+/// The values of an issued code's insert, in [`CODE_INSERT`]'s order.
+pub(super) fn code_binds(code: &NewIssuedCode) -> [Bind<'_>; 7] {
+    [
+        Bind::Text(&code.request_id),
+        Bind::Int(code.user_id),
+        Bind::Text(&code.channel),
+        Bind::Text(&code.code_mac),
+        Bind::Text(&code.key_id),
+        Bind::Int(code.created_at),
+        Bind::Int(code.expires_at),
+    ]
+}
+
 for_both_backends! {
     impl Codes {
         fn code_insert(&mut self, code: &NewIssuedCode) -> QueryResult<i64> {
             // Fixed text, so the connection keeps it prepared (see `store::fixed`).
-            let parts = [
-                "INSERT INTO issued_codes (request_id, user_id, channel, code_mac, key_id, created_at, expires_at) VALUES (",
-                ", ", ", ", ", ", ", ", ", ", ", ",
-                ") RETURNING id",
-            ];
-            let binds = [
-                Bind::Text(&code.request_id),
-                Bind::Int(code.user_id),
-                Bind::Text(&code.channel),
-                Bind::Text(&code.code_mac),
-                Bind::Text(&code.key_id),
-                Bind::Int(code.created_at),
-                Bind::Int(code.expires_at),
-            ];
+            let mut parts = [", "; 8];
+            parts[0] = CODE_INSERT;
+            parts[7] = ") RETURNING id";
+            let binds = code_binds(code);
             Fixed::<diesel::sql_types::BigInt>::new(&parts, &binds).get_result(self)
         }
 

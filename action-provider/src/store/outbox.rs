@@ -55,6 +55,13 @@ pub struct ClaimedJob {
 pub trait Outbox {
     /// Queues a delivery job.
     fn outbox_insert(&mut self, job: &NewOutbox) -> QueryResult<i64>;
+    /// Stores an issued code and queues its delivery job (a code request's two rows): on
+    /// PostgreSQL in one statement (one round trip), on SQLite as the two inserts.
+    fn outbox_insert_with_code(
+        &mut self,
+        code: &super::codes::NewIssuedCode,
+        job: &NewOutbox,
+    ) -> QueryResult<()>;
     /// Marks a job delivered and scrubs its payload.
     fn outbox_sent(&mut self, id: i64, now: i64) -> QueryResult<()>;
     /// Puts a job back in the queue for `next_attempt_at`.
@@ -99,6 +106,35 @@ for_both_backends! {
 
         fn outbox_insert(&mut self, job: &NewOutbox) -> QueryResult<i64> {
             diesel::insert_into(outbox::table).values(job).returning(outbox::id).get_result(self)
+        }
+
+        fn outbox_insert_with_code(&mut self, code: &super::codes::NewIssuedCode, job: &NewOutbox) -> QueryResult<()> {
+            if !<Self as super::StatementCost>::ROUND_TRIP {
+                super::codes::Codes::code_insert(self, code)?;
+                return self.outbox_insert(job).map(|_| ());
+            }
+            // Fixed text, so the connection keeps it prepared (see `store::fixed`). A
+            // data-modifying WITH runs once whether or not the statement reads it.
+            static FIRST: std::sync::LazyLock<String> =
+                std::sync::LazyLock::new(|| format!("WITH c AS ({}", super::codes::CODE_INSERT));
+            let mut parts = [", "; 16];
+            parts[0] = FIRST.as_str();
+            parts[7] = ")) INSERT INTO outbox (request_id, channel, user_id, payload_enc, status, \
+                        next_attempt_at, created_at, updated_at) VALUES (";
+            parts[15] = ")";
+            let [c0, c1, c2, c3, c4, c5, c6] = super::codes::code_binds(code);
+            let binds = [
+                c0, c1, c2, c3, c4, c5, c6,
+                Bind::Text(&job.request_id),
+                Bind::Text(&job.channel),
+                Bind::OptInt(job.user_id),
+                Bind::OptText(job.payload_enc.as_deref()),
+                Bind::Text(&job.status),
+                Bind::Int(job.next_attempt_at),
+                Bind::Int(job.created_at),
+                Bind::Int(job.updated_at),
+            ];
+            Fixed::<()>::new(&parts, &binds).execute(self).map(|_| ())
         }
 
         fn outbox_sent(&mut self, id: i64, now: i64) -> QueryResult<()> {

@@ -83,3 +83,111 @@ async fn a_claim_takes_expired_leases_then_the_jobs_due_soonest() {
         assert!(fourth.is_empty(), "{backend:?}: {fourth:?}");
     }
 }
+
+/// A code request's two rows (`outbox_insert_with_code`: one statement on PostgreSQL) are
+/// written together or not at all, and a send's one attempt with the job marked sent
+/// (`attempt_insert_sent`: one statement on PostgreSQL) leaves what the separate statements
+/// leave: the attempt recorded, the job no longer queued nor claimable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_s_rows_and_a_send_s_record_are_written_whole() {
+    use action_provider::store::attempts::{AttemptFilter, NewAttempt};
+    use action_provider::store::codes::NewIssuedCode;
+    const NOW: i64 = 10_000;
+    for backend in each_backend() {
+        let db = Database::fresh(backend);
+        let node = db.node(&clock());
+        super::gate::user_with_totp(&node, "ana").await;
+        let code = |user_id: i64, rid: &str| NewIssuedCode {
+            request_id: rid.into(),
+            user_id,
+            channel: "sms".into(),
+            code_mac: "mac".into(),
+            key_id: "k".into(),
+            created_at: NOW,
+            expires_at: NOW + 300,
+        };
+        let outbox = |user_id: i64, rid: &str| NewOutbox {
+            user_id: Some(user_id),
+            request_id: rid.into(),
+            ..job(0, NOW)
+        };
+        let (user, recent, backlog, attempts) = node
+            .state
+            .store
+            .write(move |c| {
+                let user = c.user_by_login("ana")?.unwrap().id;
+                c.outbox_insert_with_code(&code(user, "r-ok"), &outbox(user, "r-ok"))?;
+                let claimed = c.outbox_claim(NOW, NOW + 60, 10)?;
+                assert_eq!(claimed.len(), 1, "{backend:?}: the job is queued");
+                assert_eq!(claimed[0].request_id, "r-ok");
+                c.attempt_insert_sent(
+                    &NewAttempt {
+                        outbox_id: claimed[0].id,
+                        request_id: "r-ok".into(),
+                        channel: "sms".into(),
+                        broker: "b1".into(),
+                        destination_masked: "****1234".into(),
+                        outcome: "delivered".into(),
+                        http_status: Some(200),
+                        error: None,
+                        latency_ms: 12,
+                        excerpt: None,
+                        at: NOW,
+                        message_id: Some("m1".into()),
+                    },
+                    NOW,
+                )?;
+                assert!(
+                    c.outbox_claim(NOW + 120, NOW + 180, 10)?.is_empty(),
+                    "{backend:?}: a sent job is never claimed again"
+                );
+                let recent = c.codes_recent(user, 10)?;
+                let backlog = c.outbox_backlog()?;
+                let filter = AttemptFilter {
+                    request_id: Some("r-ok".into()),
+                    ..AttemptFilter::default()
+                };
+                let attempts = c.attempts_page(&filter, false, 0, 10)?;
+                Ok::<_, StoreError>((user, recent, backlog, attempts))
+            })
+            .await
+            .unwrap();
+        // A user that does not exist: the code's row is refused, and the job's with it.
+        let refused = node
+            .state
+            .store
+            .write(move |c| {
+                c.outbox_insert_with_code(&code(user + 1_000, "r-bad"), &outbox(user, "r-bad"))
+                    .map_err(StoreError::from)
+            })
+            .await;
+        assert!(
+            refused.is_err(),
+            "{backend:?}: a code for no user is refused"
+        );
+        let after = node
+            .state
+            .store
+            .read(move |c| {
+                let claimable = c.outbox_claim(NOW + 120, NOW + 180, 10)?.len();
+                Ok::<_, StoreError>((c.codes_recent(user + 1_000, 10)?.len(), claimable))
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            after,
+            (0, 0),
+            "{backend:?}: neither row of the refused request"
+        );
+        assert_eq!(recent.len(), 1, "{backend:?}");
+        assert_eq!(recent[0].request_id, "r-ok");
+        assert_eq!(
+            backlog,
+            (0, None),
+            "{backend:?}: nothing queued or being sent"
+        );
+        assert_eq!(attempts.len(), 1, "{backend:?}");
+        assert_eq!(attempts[0].outcome, "delivered");
+        assert_eq!(attempts[0].broker, "b1");
+    }
+}
