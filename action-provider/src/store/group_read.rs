@@ -212,11 +212,16 @@ impl QueryFragment<Pg> for UsersWithTokens<'_> {
         self.user.walk_ast(out.reborrow())?;
         out.push_sql(", ");
         self.token.walk_ast(out.reborrow())?;
-        out.push_sql(" FROM i JOIN users ON users.id = ");
+        // Each login's row and tokens by its own index probes (LATERAL, fenced by OFFSET 0):
+        // as plain joins, the generic plan (which assumes 100 input rows) hashed a sequential
+        // scan of both tables at every statement for stores of up to tens of thousands of
+        // users.
+        out.push_sql(" FROM i CROSS JOIN LATERAL (SELECT * FROM users WHERE users.id = ");
         self.rule.walk_ast(out.reborrow())?;
         out.push_sql(
-            " LEFT JOIN tokens ON tokens.user_id = users.id AND tokens.import_job IS NULL \
-             ORDER BY i.ord, tokens.created_at, tokens.id",
+            " OFFSET 0) AS users LEFT JOIN LATERAL (SELECT * FROM tokens \
+             WHERE tokens.user_id = users.id AND tokens.import_job IS NULL OFFSET 0) AS tokens \
+             ON true ORDER BY i.ord, tokens.created_at, tokens.id",
         );
         Ok(())
     }
@@ -324,5 +329,62 @@ mod tests {
         // The batch's statement failed (one connection), then each login alone: the failure
         // dropped the connection once more (the NUL's own statement).
         assert_eq!(opened.load(std::sync::atomic::Ordering::Relaxed), 3);
+    }
+
+    /// The generic plans of the two statements bound as JSON (this read, and the batch's
+    /// successes, `AcceptAllAsRead`) probe the indexes of `users` and `tokens` at a store of
+    /// a few thousand users: planned for 100 input rows, plain joins hashed a sequential
+    /// scan of each table at every statement.
+    #[test]
+    fn the_json_statements_probe_indexes_at_a_few_thousand_users() {
+        let Some(url) = super::super::group_commit::tests::fresh_pg() else {
+            return;
+        };
+        let store = super::super::Store::open(&url, 2).unwrap();
+        store.migrate().unwrap();
+        let mut c = PgConnection::establish(&url).unwrap();
+        c.batch_execute(
+            "INSERT INTO users (login, login_key, created_at, updated_at, password_history, authsys_names)
+             SELECT 'u' || g, 'u' || g, 0, 0, '[]', '[]' FROM generate_series(1, 3000) g;
+             INSERT INTO tokens (id, serial, user_id, kind, algorithm, digits, period, t0, created_at)
+             SELECT 't' || id, 's' || id, id, 'hotp', 'sha1', 6, 30, 0, 0 FROM users;
+             ANALYZE users; ANALYZE tokens;
+             SET plan_cache_mode = force_generic_plan;",
+        )
+        .unwrap();
+        let statement = UsersWithTokens {
+            json: "[]",
+            user: User::as_select(),
+            token: Token::as_select(),
+            rule: user_id_of(Column("i.key"), Column("i.login")),
+        };
+        let read = diesel::debug_query::<Pg, _>(&statement).to_string();
+        let read = read.split(" -- binds:").next().unwrap().to_owned();
+        let accept = super::super::locks::ACCEPT_ALL_AS_READ.join("$1");
+        for (name, sql, json) in [
+            ("read", read, r#"[{"ord":0,"login":"u7","key":"u7"}]"#),
+            ("accept", accept, "[]"),
+        ] {
+            c.batch_execute(&format!("PREPARE {name}(text) AS {sql}"))
+                .unwrap();
+            #[derive(QueryableByName)]
+            struct Line {
+                #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+                line: String,
+            }
+            let plan: Vec<Line> = diesel::sql_query(format!("EXPLAIN EXECUTE {name}('{json}')"))
+                .load(&mut c)
+                .unwrap();
+            let plan: Vec<String> = plan.into_iter().map(|l| l.line).collect();
+            for table in ["users", "tokens"] {
+                assert!(
+                    !plan
+                        .iter()
+                        .any(|l| l.contains(&format!("Seq Scan on {table}"))),
+                    "{name}: a sequential scan of {table}:\n{}",
+                    plan.join("\n")
+                );
+            }
+        }
     }
 }

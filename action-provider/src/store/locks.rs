@@ -251,11 +251,16 @@ pub trait AcceptAllAsRead {
 /// updated at most once per statement: of two successes on one token, one wins. `a`
 /// inserts the records of the successes `t` returns.
 ///
+/// `t` also names its tokens as an array (`tokens.id = ANY (ARRAY(…))`), so that the
+/// generic plan probes the tokens' primary key: joined to the JSON rows alone (estimated at
+/// 100), it hashed a sequential scan of `tokens` at every statement for stores of up to tens
+/// of thousands of tokens.
+///
 /// The rows come as JSON, not as arrays: PostgreSQL estimates `jsonb_to_recordset` at the
 /// same number of rows whatever its argument, so after five runs the connection keeps one
 /// generic plan of the statement; with arrays each run's custom plan (sized to the arrays)
 /// looked cheaper, and planning it every time cost twice its execution.
-const ACCEPT_ALL_AS_READ: [&str; 2] = [
+pub(super) const ACCEPT_ALL_AS_READ: [&str; 2] = [
     "\
 WITH i AS (
   SELECT * FROM jsonb_to_recordset(",
@@ -271,6 +276,7 @@ t AS (
   UPDATE tokens SET last_counter = i.new, last_used_at = i.now
     FROM i
    WHERE tokens.id = i.token AND tokens.user_id = i.user_id
+     AND tokens.id = ANY (ARRAY(SELECT token FROM i))
      AND (tokens.last_counter IS NULL OR tokens.last_counter < i.new)
      AND (SELECT n FROM u) >= 0
      AND EXISTS (
