@@ -260,25 +260,33 @@ mod tests {
 
     use super::*;
 
+    /// A fresh PostgreSQL database with SAE's schema, then `sql` run on the returned
+    /// connection (`None`: no PostgreSQL, see `fresh_pg`).
+    fn migrated_pg(sql: &str) -> Option<(String, PgConnection)> {
+        let url = super::super::group_commit::tests::fresh_pg()?;
+        super::super::Store::open(&url, 2)
+            .unwrap()
+            .migrate()
+            .unwrap();
+        let mut c = PgConnection::establish(&url).unwrap();
+        c.batch_execute(sql).unwrap();
+        Some((url, c))
+    }
+
     /// Lookups waiting together are answered by one statement, each with its own user (a
     /// login twice, a case-folded one, an unknown one); a lookup the statement cannot take
     /// (a NUL, which PostgreSQL's JSON refuses) fails alone, its batch's others answered.
     #[test]
     fn a_batch_answers_each_lookup_and_one_bad_login_fails_alone() {
-        let Some(url) = super::super::group_commit::tests::fresh_pg() else {
-            return;
-        };
-        let store = super::super::Store::open(&url, 2).unwrap();
-        store.migrate().unwrap();
-        let mut c = PgConnection::establish(&url).unwrap();
-        c.batch_execute(
+        let Some((url, _)) = migrated_pg(
             "INSERT INTO users (login, login_key, created_at, updated_at, password_history, authsys_names)
              VALUES ('ana', 'ana', 0, 0, '[]', '[]'), ('bea', 'bea', 0, 0, '[]', '[]');
              INSERT INTO tokens (id, serial, user_id, kind, algorithm, digits, period, t0, created_at)
              SELECT 't' || n || login, 's' || n || login, id, 'hotp', 'sha1', 6, 30, 0, 3 - n
                FROM users, generate_series(1, 2) n;",
-        )
-        .unwrap();
+        ) else {
+            return;
+        };
         let (queue, rx) = sync_channel::<Lookup>(16);
         let logins = ["ana", "BEA", "nobody", "a\u{0}b", "ana"];
         let answers: Vec<_> = logins
@@ -337,21 +345,16 @@ mod tests {
     /// scan of each table at every statement.
     #[test]
     fn the_json_statements_probe_indexes_at_a_few_thousand_users() {
-        let Some(url) = super::super::group_commit::tests::fresh_pg() else {
-            return;
-        };
-        let store = super::super::Store::open(&url, 2).unwrap();
-        store.migrate().unwrap();
-        let mut c = PgConnection::establish(&url).unwrap();
-        c.batch_execute(
+        let Some((_, mut c)) = migrated_pg(
             "INSERT INTO users (login, login_key, created_at, updated_at, password_history, authsys_names)
              SELECT 'u' || g, 'u' || g, 0, 0, '[]', '[]' FROM generate_series(1, 3000) g;
              INSERT INTO tokens (id, serial, user_id, kind, algorithm, digits, period, t0, created_at)
              SELECT 't' || id, 's' || id, id, 'hotp', 'sha1', 6, 30, 0, 0 FROM users;
              ANALYZE users; ANALYZE tokens;
              SET plan_cache_mode = force_generic_plan;",
-        )
-        .unwrap();
+        ) else {
+            return;
+        };
         let statement = UsersWithTokens {
             json: "[]",
             user: User::as_select(),
