@@ -34,6 +34,13 @@ pub fn open(config: &Config) -> Result<(Store, Keyring), String> {
     if resealed > 0 {
         tracing::info!(resealed, "mail secrets bound to their rows and endpoints");
     }
+    if let Some(advice) = store
+        .buffer_fit()
+        .map_err(|e| e.to_string())?
+        .and_then(|fit| fit.advice())
+    {
+        tracing::warn!("{advice}");
+    }
     Ok((store, keyring))
 }
 

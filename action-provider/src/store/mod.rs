@@ -52,6 +52,7 @@ pub mod apikeys;
 pub mod attempts;
 pub mod audit;
 pub mod backup;
+pub mod buffers;
 mod checkpoint;
 pub mod codes;
 pub mod dashboard;
@@ -185,6 +186,18 @@ impl Store {
     /// Applies pending migrations (blocking); returns how many ran.
     pub fn migrate(&self) -> Result<usize, StoreError> {
         self.0.migrate()
+    }
+
+    /// On PostgreSQL, `shared_buffers` next to the size of the users and tokens tables
+    /// ([`buffers::BufferFit`]); `None` on SQLite.
+    pub fn buffer_fit(&self) -> Result<Option<buffers::BufferFit>, StoreError> {
+        match &*self.0 {
+            Backend::Postgres(pg) => {
+                let mut c = pg.pool.get()?;
+                Ok(Some(buffers::buffer_fit(&mut c)?))
+            }
+            Backend::Sqlite(_) => Ok(None),
+        }
     }
 
     /// Runs `f` on one connection, outside a transaction, on the calling thread.

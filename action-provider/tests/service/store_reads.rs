@@ -199,3 +199,41 @@ async fn every_lookup_by_login_answers_the_keyless_row_to_its_exact_login() {
         }
     }
 }
+
+/// `Store::buffer_fit` (the start-up check of PostgreSQL's buffer cache): `shared_buffers`
+/// as the server itself parses its setting, and the users and tokens tables' size, which
+/// grows with the users; nothing on SQLite (it has no shared buffer cache to size).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buffer_fit_is_the_server_s_shared_buffers_and_the_growing_tables() {
+    for backend in each_backend() {
+        let db = Database::fresh(backend);
+        let clock = clock();
+        let node = db.node(&clock);
+        let before = node.state.store.buffer_fit().unwrap();
+        let Backend::Postgres = backend else {
+            assert_eq!(before, None);
+            continue;
+        };
+        let before = before.expect("a PostgreSQL store answers");
+        #[derive(diesel::QueryableByName)]
+        struct Shown {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            bytes: i64,
+        }
+        let mut c = diesel::PgConnection::establish(&db.url).unwrap();
+        let shown: Shown =
+            diesel::sql_query("SELECT pg_size_bytes(current_setting('shared_buffers')) AS bytes")
+                .get_result(&mut c)
+                .unwrap();
+        assert_eq!(before.shared_buffers, shown.bytes);
+        for i in 0..200 {
+            user_with_totp(&node, &format!("user{i}")).await;
+        }
+        let after = node.state.store.buffer_fit().unwrap().unwrap();
+        assert_eq!(after.shared_buffers, before.shared_buffers);
+        assert!(
+            after.tables > before.tables,
+            "{after:?} after 200 users, {before:?} before"
+        );
+    }
+}

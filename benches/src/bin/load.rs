@@ -72,6 +72,10 @@ struct MillionArgs {
     /// the two sizes are compared under the same machine conditions.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
+    /// Measure validate again on the stores a `--keep` run left: that run's process id
+    /// (printed with the stores it kept). Skips the import and the console calls.
+    #[arg(long)]
+    reuse: Option<u32>,
 }
 
 #[derive(Args)]
@@ -189,6 +193,7 @@ fn main() {
             console_connections: a.console_connections,
             keep: a.keep,
             rounds: a.rounds.max(1),
+            reuse: a.reuse,
         }),
     }
 }

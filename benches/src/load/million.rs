@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use super::conn::Conn;
 use super::drive::{self, Drive, Stats};
 use super::million_probes::{self as probes, Counters, PROBES, WALLETS};
-use super::postgres::Database;
+use super::postgres::{Database, database_name, query, wal, with_database};
 use super::scenario::{Gen, open_gate};
 use super::server::{Node, rss_mib};
 
@@ -43,6 +43,8 @@ pub struct Options {
     pub keep: bool,
     /// Validate rounds (each: the small store, then the full one).
     pub rounds: usize,
+    /// The harness process whose kept stores (`--keep`) to measure again: validate only.
+    pub reuse: Option<u32>,
 }
 
 /// One population size: its import, the server's memory and the console calls.
@@ -66,7 +68,10 @@ struct Round {
 /// key of its first administrator.
 struct Store {
     dir: PathBuf,
+    /// The database this run created (dropped at the end unless kept).
     db: Option<Database>,
+    /// The PostgreSQL database's URL: `db`'s, or a kept one's.
+    url: Option<String>,
     key: String,
 }
 
@@ -81,6 +86,7 @@ impl Store {
         let db = o.pg.as_deref().map(|url| Database::create(url, tag));
         let mut store = Self {
             dir,
+            url: db.as_ref().map(|d| d.url.clone()),
             db,
             key: String::new(),
         };
@@ -88,8 +94,73 @@ impl Store {
         store
     }
 
+    /// The store `tag` a run of process `pid` kept (`--keep`), with a new API key.
+    fn reopen(o: &Options, backend: &str, tag: &str, pid: u32) -> Self {
+        let dir = o.data.join(format!("{backend}-{pid}-{tag}"));
+        assert!(dir.is_dir(), "no kept store {}", dir.display());
+        let url =
+            o.pg.as_deref()
+                .map(|u| with_database(u, &database_name(pid, tag)));
+        let mut cmd = Command::new(&o.sae);
+        cmd.args([
+            "apikey",
+            "create",
+            "--name",
+            "load-million",
+            "--scope",
+            "admin",
+        ])
+        .arg("--data-dir")
+        .arg(&dir);
+        if let Some(url) = &url {
+            cmd.args(["--database-url", url]);
+        }
+        let out = cmd.output().expect("run sae apikey create");
+        assert!(
+            out.status.success(),
+            "sae apikey create: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let key = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        Self {
+            dir,
+            db: None,
+            url,
+            key,
+        }
+    }
+
+    /// Each user's next HOTP counter, as the store holds them (user `i` is `u{i:07}`).
+    fn counters(&self, users: usize) -> Counters {
+        // `store::counter_to_db` keeps a counter `c` as `c - 2^63`: the next one is `c + 1`.
+        let sql = "SELECT substr(u.login, 2), t.last_counter + 9223372036854775807 + 2 \
+                   FROM users u JOIN tokens t ON t.user_id = u.id \
+                   WHERE t.last_counter IS NOT NULL AND u.login LIKE 'u%'";
+        let rows = match &self.url {
+            Some(url) => query(url, sql),
+            None => {
+                let out = Command::new("sqlite3")
+                    .arg(self.dir.join("sae.db"))
+                    .arg(sql)
+                    .output()
+                    .expect("run sqlite3 (the SQLite shell)");
+                String::from_utf8_lossy(&out.stdout).into_owned()
+            }
+        };
+        let counters: Vec<AtomicU32> = (0..users).map(|_| AtomicU32::new(0)).collect();
+        for row in rows.lines() {
+            if let Some((i, next)) = row.split_once('|')
+                && let (Ok(i), Ok(next)) = (i.parse::<usize>(), next.parse::<u32>())
+                && i < users
+            {
+                counters[i].store(next, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        Arc::new(counters)
+    }
+
     fn url(&self) -> Option<&str> {
-        self.db.as_ref().map(|d| d.url.as_str())
+        self.url.as_deref()
     }
 
     fn node(&self, o: &Options) -> Node {
@@ -205,10 +276,10 @@ fn measure(node: &Node, key: &str, seconds: u64, gens: Vec<Gen>) -> Stats {
 }
 
 /// Validate on a store of `n` users: right codes, then wrong codes.
+/// On PostgreSQL, also the WAL each request wrote (the whole cluster's, over the run).
 fn measure_validate(
     o: &Options,
-    node: &Node,
-    key: &str,
+    (node, store): (&Node, &Store),
     n: usize,
     counters: &Counters,
     round: u64,
@@ -219,8 +290,25 @@ fn measure_validate(
         ("validate wrong code", false),
     ] {
         let gens = probes::validate(n, o.connections, counters, right, round);
-        let s = measure(node, key, o.seconds, gens);
-        eprintln!("  {n} users, round {}, {label}: {}", round + 1, line(&s));
+        let before = store.url().map(wal);
+        let s = measure(node, &store.key, o.seconds, gens);
+        let wal_line = match (before, store.url().map(wal)) {
+            (Some(a), Some(b)) => {
+                let per = |k: usize| (b[k] - a[k]) as f64 / s.requests.max(1) as f64;
+                format!(
+                    ", WAL per request {:.1} records, {:.2} full-page images, {:.0} bytes",
+                    per(0),
+                    per(1),
+                    per(2)
+                )
+            }
+            _ => String::new(),
+        };
+        eprintln!(
+            "  {n} users, round {}, {label}: {}{wal_line}",
+            round + 1,
+            line(&s)
+        );
         rows.push((label.to_owned(), s));
     }
     rows
@@ -306,6 +394,9 @@ fn configure(node: &Node) -> String {
 /// measured on the main store at each size.
 pub fn run(o: &Options) {
     let backend = if o.pg.is_some() { "postgres" } else { "sqlite" };
+    if let Some(pid) = o.reuse {
+        return rerun(o, backend, pid);
+    }
     std::fs::create_dir_all(&o.data).expect("create the data directory");
     let main = Store::create(o, backend, "million");
     let reference = Store::create(o, backend, "reference");
@@ -337,12 +428,12 @@ pub fn run(o: &Options) {
     warm(&small, &reference.key);
     let counters: Counters = Arc::new((0..o.users).map(|_| AtomicU32::new(0)).collect());
     let small_counters: Counters = Arc::new((0..o.small).map(|_| AtomicU32::new(0)).collect());
-    let rounds: Vec<Round> = (0..o.rounds as u64)
-        .map(|r| Round {
-            small: measure_validate(o, &small, &reference.key, o.small, &small_counters, r),
-            big: measure_validate(o, &big, &main.key, o.users, &counters, r),
-        })
-        .collect();
+    let rounds = validate_rounds(
+        o,
+        (&main, &big, &counters),
+        (&reference, &small, &small_counters),
+        0,
+    );
     drop(small);
     let rows = measure_console(o, &big, &main.key, o.users);
     let rss_max = max_rss(rows.iter().chain(rounds.iter().flat_map(|r| &r.big)));
@@ -359,6 +450,50 @@ pub fn run(o: &Options) {
     print_table(backend, &phases, &rounds, size);
     main.remove(o.keep);
     reference.remove(o.keep);
+}
+
+/// The validate rounds: the reference store's, then the main one's, alternately.
+fn validate_rounds(
+    o: &Options,
+    (main, big, counters): (&Store, &Node, &Counters),
+    (reference, small, small_counters): (&Store, &Node, &Counters),
+    first: u64,
+) -> Vec<Round> {
+    (first..first + o.rounds as u64)
+        .map(|r| Round {
+            small: measure_validate(o, (small, reference), o.small, small_counters, r),
+            big: measure_validate(o, (big, main), o.users, counters, r),
+        })
+        .collect()
+}
+
+/// `--reuse`: validate again on the two stores a `--keep` run left (the import skipped;
+/// each user's counter read back from its store). Prints the validate table only.
+fn rerun(o: &Options, backend: &str, pid: u32) {
+    let main = Store::reopen(o, backend, "million", pid);
+    let reference = Store::reopen(o, backend, "reference", pid);
+    let counters = main.counters(o.users);
+    let small_counters = reference.counters(o.small);
+    let (big, small) = (main.node(o), reference.node(o));
+    warm(&big, &main.key);
+    warm(&small, &reference.key);
+    // Rounds numbered after this process (so they draw other users than earlier runs did).
+    let first = u64::from(std::process::id()) << 8;
+    let rounds = validate_rounds(
+        o,
+        (&main, &big, &counters),
+        (&reference, &small, &small_counters),
+        first,
+    );
+    println!();
+    println!(
+        "### {backend}: {} and {} users (the stores of run {pid} again: validate only)",
+        o.small, o.users
+    );
+    println!();
+    for line in print_validate(&rounds, o.small, o.users) {
+        println!("- {line}");
+    }
 }
 
 /// Size of the store, MiB: the SQLite files or the PostgreSQL database.
@@ -425,9 +560,33 @@ fn print_table(backend: &str, phases: &[Phase], rounds: &[Round], size: u64) {
         big.users
     );
     println!();
+    let by_round = print_validate(rounds, small.users, big.users);
+    for ((label, a), (_, b)) in small.rows.iter().zip(&big.rows) {
+        let n = a.errors + b.errors;
+        let met = b.p99 < 50.0 && a.p99 < 50.0 && n == 0;
+        println!(
+            "| {label}{} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | p99 < 50 ms | {} |",
+            errors(n),
+            a.p50,
+            a.p99,
+            b.p50,
+            b.p99,
+            ratio(a.p50, b.p50),
+            ratio(a.p99, b.p99),
+            if met { "yes" } else { "**no**" }
+        );
+    }
+    println!();
+    println!("Validate ratios (p50/p99) by round:");
+    for line in by_round {
+        println!("- {line}");
+    }
+}
+
+/// The validate rows of the table (header included); returns each call's ratios by round.
+fn print_validate(rounds: &[Round], small: usize, big: usize) -> Vec<String> {
     println!(
-        "| call | p50 @{} | p99 @{} | p50 @{} | p99 @{} | p50 ratio | p99 ratio | goal | met |",
-        small.users, small.users, big.users, big.users
+        "| call | p50 @{small} | p99 @{small} | p50 @{big} | p99 @{big} | p50 ratio | p99 ratio | goal | met |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---|---|");
     let mut by_round = Vec::new();
@@ -460,24 +619,5 @@ fn print_table(backend: &str, phases: &[Phase], rounds: &[Round], size: u64) {
             .collect();
         by_round.push(format!("{label}: {}", each.join(", ")));
     }
-    for ((label, a), (_, b)) in small.rows.iter().zip(&big.rows) {
-        let n = a.errors + b.errors;
-        let met = b.p99 < 50.0 && a.p99 < 50.0 && n == 0;
-        println!(
-            "| {label}{} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | p99 < 50 ms | {} |",
-            errors(n),
-            a.p50,
-            a.p99,
-            b.p50,
-            b.p99,
-            ratio(a.p50, b.p50),
-            ratio(a.p99, b.p99),
-            if met { "yes" } else { "**no**" }
-        );
-    }
-    println!();
-    println!("Validate ratios (p50/p99) by round:");
-    for line in by_round {
-        println!("- {line}");
-    }
+    by_round
 }

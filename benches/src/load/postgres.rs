@@ -12,7 +12,7 @@ pub struct Database {
 }
 
 /// `admin_url` with its database name replaced by `name`.
-fn with_database(admin_url: &str, name: &str) -> String {
+pub fn with_database(admin_url: &str, name: &str) -> String {
     let (base, rest) = admin_url
         .rsplit_once('/')
         .filter(|(b, _)| b.contains("://") && !b.ends_with('/'))
@@ -35,6 +35,35 @@ fn psql(url: &str, sql: &str) {
     );
 }
 
+/// One query's rows as `psql -At` prints them (`|` between columns, a line per row).
+pub fn query(url: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql])
+        .output()
+        .expect("run psql (the PostgreSQL client)");
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The cluster's WAL written so far (`pg_stat_wal`): records, full-page images, bytes.
+pub fn wal(url: &str) -> [u64; 3] {
+    let row = query(
+        url,
+        "SELECT wal_records, wal_fpi, wal_bytes FROM pg_stat_wal",
+    );
+    let mut it = row.trim().split('|').map(|f| f.parse().unwrap_or(0));
+    [(); 3].map(|()| it.next().unwrap_or(0))
+}
+
+/// The name [`Database::create`] gives the database `tag` of the harness's process `pid`.
+pub fn database_name(pid: u32, tag: &str) -> String {
+    format!("sae_load_{pid}_{tag}")
+}
+
 impl Database {
     /// Runs one SQL command on this database.
     pub fn run(&self, sql: &str) {
@@ -44,7 +73,7 @@ impl Database {
     /// Creates an empty database named `sae_load_<pid>_<tag>` on the cluster of `admin_url`
     /// (a URL of any database the user may `CREATE DATABASE` from).
     pub fn create(admin_url: &str, tag: &str) -> Self {
-        let name = format!("sae_load_{}_{tag}", std::process::id());
+        let name = database_name(std::process::id(), tag);
         psql(admin_url, &format!("DROP DATABASE IF EXISTS {name}"));
         psql(admin_url, &format!("CREATE DATABASE {name}"));
         Self {
