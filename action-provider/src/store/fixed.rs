@@ -88,3 +88,83 @@ impl<ST: diesel::sql_types::SqlType + diesel::sql_types::SingleValue> Query for 
 }
 
 impl<ST, C> RunQueryDsl<C> for Fixed<'_, ST> {}
+
+/// A [`Fixed`] statement whose rows load by column name into a `QueryableByName` type, as
+/// `diesel::sql_query`'s do, but kept prepared (diesel never caches a `sql_query`: its
+/// text is not known to be fixed, so PostgreSQL planned the outbox's claim at every call).
+pub struct FixedRows<'a>(pub Fixed<'a, ()>);
+
+impl<'a, DB: Backend> QueryFragment<DB> for FixedRows<'a>
+where
+    Fixed<'a, ()>: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        self.0.walk_ast(out)
+    }
+}
+
+/// No static id: the statement caches key it by its text.
+impl QueryId for FixedRows<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for FixedRows<'_> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl<C> RunQueryDsl<C> for FixedRows<'_> {}
+
+/// SQL text with numbered parameters (`$1`, `$2`, … up to `$9`, each possibly used more
+/// than once) cut into a [`Fixed`] statement's pieces: one bind per use, in text order.
+pub struct Numbered {
+    parts: Vec<String>,
+    uses: Vec<usize>,
+}
+
+impl Numbered {
+    /// Cuts `sql` at each `$n`.
+    pub fn new(sql: &str) -> Self {
+        let (mut parts, mut uses, mut rest) = (Vec::new(), Vec::new(), sql);
+        while let Some((before, after)) = rest.split_once('$') {
+            let n = after.as_bytes().first().map_or(0, |d| d.wrapping_sub(b'0'));
+            assert!(
+                (1..=9).contains(&n),
+                "a parameter $1…$9 after each $: {sql}"
+            );
+            parts.push(before.to_owned());
+            uses.push(usize::from(n) - 1);
+            rest = &after[1..];
+        }
+        parts.push(rest.to_owned());
+        Self { parts, uses }
+    }
+
+    /// The pieces and the binds of one run, parameter `$n` being `values[n - 1]`.
+    pub fn with<const N: usize>(&self, values: [i64; N]) -> (Vec<&str>, Vec<Bind<'static>>) {
+        (
+            self.parts.iter().map(String::as_str).collect(),
+            self.uses.iter().map(|&i| Bind::Int(values[i])).collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Bind, Numbered};
+
+    #[test]
+    fn numbered_parameters_become_one_bind_per_use_in_text_order() {
+        let sql = Numbered::new("SET a = $2, b = $1 WHERE c < $1 LIMIT $3");
+        let (parts, binds) = sql.with([10, 20, 30]);
+        assert_eq!(parts, ["SET a = ", ", b = ", " WHERE c < ", " LIMIT ", ""]);
+        let values: Vec<i64> = binds
+            .iter()
+            .map(|b| match b {
+                Bind::Int(v) => *v,
+                _ => panic!("an integer bind"),
+            })
+            .collect();
+        assert_eq!(values, [20, 10, 10, 30]);
+    }
+}

@@ -5,7 +5,9 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 
-use super::fixed::{Bind, Fixed};
+use std::sync::LazyLock;
+
+use super::fixed::{Bind, Fixed, FixedRows, Numbered};
 use super::schema::{delivery_attempts, outbox};
 
 /// A delivery job to queue.
@@ -204,25 +206,24 @@ trait ClaimSql {
     fn claim(&mut self, now: i64, lease_until: i64, limit: i64) -> QueryResult<Vec<ClaimedJob>>;
 }
 
+// Fixed text with one bind per use of a parameter, so each connection keeps the claim
+// prepared (see `store::fixed`).
 impl ClaimSql for PgConnection {
     fn claim(&mut self, now: i64, lease_until: i64, limit: i64) -> QueryResult<Vec<ClaimedJob>> {
-        diesel::sql_query(CLAIM_SQL.replace("@LOCK@", "FOR UPDATE SKIP LOCKED"))
-            .bind::<diesel::sql_types::BigInt, _>(now)
-            .bind::<diesel::sql_types::BigInt, _>(lease_until)
-            .bind::<diesel::sql_types::BigInt, _>(limit)
-            .load(self)
+        static SQL: LazyLock<Numbered> =
+            LazyLock::new(|| Numbered::new(&CLAIM_SQL.replace("@LOCK@", "FOR UPDATE SKIP LOCKED")));
+        let (parts, binds) = SQL.with([now, lease_until, limit]);
+        FixedRows(Fixed::new(&parts, &binds)).load(self)
     }
 }
 
 impl ClaimSql for SqliteConnection {
     fn claim(&mut self, now: i64, lease_until: i64, limit: i64) -> QueryResult<Vec<ClaimedJob>> {
-        // SQLite numbers `$n` by first appearance; `?n` keeps the explicit positions.
         // The claim runs inside BEGIN IMMEDIATE, which serialises claimers.
-        diesel::sql_query(CLAIM_SQL.replace("@LOCK@", "").replace('$', "?"))
-            .bind::<diesel::sql_types::BigInt, _>(now)
-            .bind::<diesel::sql_types::BigInt, _>(lease_until)
-            .bind::<diesel::sql_types::BigInt, _>(limit)
-            .load(self)
+        static SQL: LazyLock<Numbered> =
+            LazyLock::new(|| Numbered::new(&CLAIM_SQL.replace("@LOCK@", "")));
+        let (parts, binds) = SQL.with([now, lease_until, limit]);
+        FixedRows(Fixed::new(&parts, &binds)).load(self)
     }
 }
 
@@ -235,6 +236,55 @@ mod tests {
     struct Step {
         #[diesel(sql_type = diesel::sql_types::Text)]
         detail: String,
+    }
+
+    /// The claim is a statement the connection keeps prepared: PostgreSQL lists one
+    /// prepared claim after three claims (a `sql_query` was parsed and planned each time),
+    /// and the jobs come back whole.
+    #[test]
+    fn the_claim_stays_prepared_on_postgresql() {
+        use super::{ClaimSql as _, NewOutbox, Outbox as _};
+        let Some(url) = super::super::group_commit::tests::fresh_pg() else {
+            return;
+        };
+        super::super::Store::open(&url, 1)
+            .unwrap()
+            .migrate()
+            .unwrap();
+        let mut c = diesel::pg::PgConnection::establish(&url).unwrap();
+        for n in 0..3 {
+            let job = NewOutbox {
+                request_id: format!("r{n}"),
+                channel: "sms".into(),
+                user_id: None,
+                payload_enc: Some(format!("sealed{n}")),
+                status: "queued".into(),
+                next_attempt_at: 100,
+                created_at: 100,
+                updated_at: 100,
+            };
+            c.outbox_insert(&job).unwrap();
+            let claimed = c.claim(200, 300, 8).unwrap();
+            assert_eq!(claimed.len(), 1, "the one due job, claimed once");
+            assert_eq!(claimed[0].request_id, format!("r{n}"));
+            assert_eq!(
+                claimed[0].payload_enc.as_deref(),
+                Some(&*format!("sealed{n}"))
+            );
+            assert_eq!(claimed[0].attempts, 1);
+        }
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let prepared: Count = diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_prepared_statements \
+              WHERE statement LIKE 'UPDATE outbox SET status = ''sending''%'",
+        )
+        .get_result(&mut c)
+        .unwrap();
+        assert_eq!(prepared.n, 1);
     }
 
     /// SQLite's plan of the claim reads the index in order and sorts nothing: its cost does
