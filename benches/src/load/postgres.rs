@@ -24,15 +24,7 @@ pub fn with_database(admin_url: &str, name: &str) -> String {
 }
 
 fn psql(url: &str, sql: &str) {
-    let out = Command::new("psql")
-        .args([url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
-        .output()
-        .expect("run psql (the PostgreSQL client)");
-    assert!(
-        out.status.success(),
-        "psql {sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    query(url, sql);
 }
 
 /// One query's rows as `psql -At` prints them (`|` between columns, a line per row).
