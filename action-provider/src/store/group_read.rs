@@ -100,6 +100,13 @@ fn run(open: &dyn Fn() -> Result<PgConnection, String>, rx: &Mutex<Receiver<Look
                     let _ = lookup.reply.send(Ok(found));
                 }
             }
+            // No connection to the server: every lookup fails with it at once (read alone,
+            // each would wait for a connection attempt of its own in turn).
+            Err(StoreError::Connect(e)) => {
+                for lookup in batch {
+                    let _ = lookup.reply.send(Err(StoreError::Connect(e.clone())));
+                }
+            }
             // One login's failure must not fail the others': each is read alone.
             Err(_) if batch.len() > 1 => {
                 for lookup in batch {
@@ -337,6 +344,41 @@ mod tests {
         // The batch's statement failed (one connection), then each login alone: the failure
         // dropped the connection once more (the NUL's own statement).
         assert_eq!(opened.load(std::sync::atomic::Ordering::Relaxed), 3);
+    }
+
+    /// With no connection to be had, a batch fails every lookup with that error after one
+    /// attempt to connect (read alone, each would wait for a connection attempt in turn).
+    #[test]
+    fn a_batch_without_a_connection_fails_every_lookup_after_one_attempt() {
+        let (queue, rx) = sync_channel::<Lookup>(16);
+        let answers: Vec<_> = ["ana", "bea", "cid"]
+            .iter()
+            .map(|login| {
+                let (reply, answer) = tokio::sync::oneshot::channel();
+                queue
+                    .send(Lookup {
+                        login: (*login).to_owned(),
+                        reply,
+                    })
+                    .unwrap();
+                answer
+            })
+            .collect();
+        drop(queue);
+        let opened = std::sync::atomic::AtomicUsize::new(0);
+        let open = || {
+            opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Err::<PgConnection, _>("connection refused".to_owned())
+        };
+        run(&open, &Mutex::new(rx));
+        for mut answer in answers {
+            let got = answer.try_recv().unwrap();
+            assert!(
+                matches!(&got, Err(StoreError::Connect(e)) if e == "connection refused"),
+                "{got:?}"
+            );
+        }
+        assert_eq!(opened.load(std::sync::atomic::Ordering::Relaxed), 1);
     }
 
     /// The generic plans of the two statements bound as JSON (this read, and the batch's

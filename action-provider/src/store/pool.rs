@@ -180,6 +180,27 @@ fn threads(var: &str, default: usize) -> usize {
 }
 
 /// Opens connections outside the pool (a committer's, a reader's) to `url`.
+/// `url` with libpq's `connect_timeout` (seconds) set to the pool's checkout timeout unless
+/// the URL sets its own. Without it, opening a connection to an unreachable server waits
+/// for the operating system to give up on the TCP handshake (two minutes on Linux): the pool
+/// answers callers after its checkout timeout anyway, but the group reader's and the
+/// committers' threads, which open their own connections, and the batches waiting on them,
+/// would hang that long.
+fn with_connect_timeout(url: &str) -> String {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    if query
+        .split('&')
+        .any(|pair| pair.split('=').next() == Some("connect_timeout"))
+    {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!(
+        "{url}{separator}connect_timeout={}",
+        CHECKOUT_TIMEOUT.as_secs()
+    )
+}
+
 fn pg_opener(url: String) -> impl Fn() -> Result<PgConnection, String> + Send + Sync + 'static {
     move || PgConnection::establish(&url).map_err(|e| e.to_string())
 }
@@ -247,6 +268,7 @@ impl Backend {
     /// Opens a pool: `postgres://…` URLs go to PostgreSQL, anything else is a SQLite path.
     pub(super) fn open(url: &str, max_size: u32) -> Result<Self, StoreError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let url = &with_connect_timeout(url);
             let pool = Pool::builder()
                 .max_size(max_size)
                 .connection_timeout(CHECKOUT_TIMEOUT)
@@ -346,6 +368,32 @@ mod tests {
                 .expect("the query runs");
             assert_eq!(used.used, 1, "SQLite is not built with {option}");
         }
+    }
+
+    /// PostgreSQL URLs get a connect timeout unless they set their own; the rest of the URL
+    /// is kept as written.
+    #[test]
+    fn postgresql_urls_get_a_connect_timeout_unless_they_set_one() {
+        let t = super::CHECKOUT_TIMEOUT.as_secs();
+        assert_eq!(
+            super::with_connect_timeout("postgres://sae@db/sae"),
+            format!("postgres://sae@db/sae?connect_timeout={t}")
+        );
+        assert_eq!(
+            super::with_connect_timeout("postgresql://sae@db:6432/sae?sslmode=require"),
+            format!("postgresql://sae@db:6432/sae?sslmode=require&connect_timeout={t}")
+        );
+        for own in [
+            "postgres://sae@db/sae?connect_timeout=3",
+            "postgres://sae@db/sae?sslmode=require&connect_timeout=30",
+        ] {
+            assert_eq!(super::with_connect_timeout(own), own);
+        }
+        // A parameter whose name merely ends the same way is not the timeout.
+        assert_eq!(
+            super::with_connect_timeout("postgres://db/sae?x_connect_timeout=1"),
+            format!("postgres://db/sae?x_connect_timeout=1&connect_timeout={t}")
+        );
     }
 
     #[derive(QueryableByName)]
