@@ -280,6 +280,30 @@ mod tests {
         Some((url, c))
     }
 
+    /// A closed queue holding a lookup of each login, and where each one's answer arrives.
+    fn queued(
+        logins: &[&str],
+    ) -> (
+        Receiver<Lookup>,
+        Vec<tokio::sync::oneshot::Receiver<Result<Found, StoreError>>>,
+    ) {
+        let (queue, rx) = sync_channel::<Lookup>(logins.len());
+        let answers = logins
+            .iter()
+            .map(|login| {
+                let (reply, answer) = tokio::sync::oneshot::channel();
+                queue
+                    .send(Lookup {
+                        login: (*login).to_owned(),
+                        reply,
+                    })
+                    .unwrap();
+                answer
+            })
+            .collect();
+        (rx, answers)
+    }
+
     /// Lookups waiting together are answered by one statement, each with its own user (a
     /// login twice, a case-folded one, an unknown one); a lookup the statement cannot take
     /// (a NUL, which PostgreSQL's JSON refuses) fails alone, its batch's others answered.
@@ -294,22 +318,7 @@ mod tests {
         ) else {
             return;
         };
-        let (queue, rx) = sync_channel::<Lookup>(16);
-        let logins = ["ana", "BEA", "nobody", "a\u{0}b", "ana"];
-        let answers: Vec<_> = logins
-            .iter()
-            .map(|login| {
-                let (reply, answer) = tokio::sync::oneshot::channel();
-                queue
-                    .send(Lookup {
-                        login: (*login).to_owned(),
-                        reply,
-                    })
-                    .unwrap();
-                answer
-            })
-            .collect();
-        drop(queue);
+        let (rx, answers) = queued(&["ana", "BEA", "nobody", "a\u{0}b", "ana"]);
         // All five wait before the reader starts: one batch; the reader ends when the queue
         // is empty and closed.
         let opened = std::sync::atomic::AtomicUsize::new(0);
@@ -350,21 +359,7 @@ mod tests {
     /// attempt to connect (read alone, each would wait for a connection attempt in turn).
     #[test]
     fn a_batch_without_a_connection_fails_every_lookup_after_one_attempt() {
-        let (queue, rx) = sync_channel::<Lookup>(16);
-        let answers: Vec<_> = ["ana", "bea", "cid"]
-            .iter()
-            .map(|login| {
-                let (reply, answer) = tokio::sync::oneshot::channel();
-                queue
-                    .send(Lookup {
-                        login: (*login).to_owned(),
-                        reply,
-                    })
-                    .unwrap();
-                answer
-            })
-            .collect();
-        drop(queue);
+        let (rx, answers) = queued(&["ana", "bea", "cid"]);
         let opened = std::sync::atomic::AtomicUsize::new(0);
         let open = || {
             opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
