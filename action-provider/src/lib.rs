@@ -111,6 +111,7 @@ pub fn spawn_background(state: &web::Data<AppState>) {
         ctx,
         Arc::new(router),
         Arc::clone(&state.outbox_notify),
+        state.outbox_handoff.receiver(),
     ));
     actix_web::rt::spawn(crypto::reload_task(
         Arc::clone(&state.keyring),

@@ -32,6 +32,7 @@ mod service {
     mod notifications;
     mod oauth2_refresh;
     mod outbox_claim;
+    mod outbox_handoff;
     mod outbox_worker;
     mod row_locks;
     mod sessions;

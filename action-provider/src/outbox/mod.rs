@@ -2,14 +2,19 @@
 //! them, claimed by a worker on some node, handed to the [`Sender`] of their channel, and
 //! retried with backoff.
 //!
+//! A job requested on a node whose worker has room skips the claim: it is inserted already
+//! leased to that worker and handed to it in memory (see [`handoff`]).
+//!
 //! A claim is a lease: the job is marked `sending` until `lease_until`; if the node dies
 //! mid-send, another node (or the restarted one) claims it again when the lease expires.
 //! Delivery is therefore at-least-once, and a resend carries the same payload (the same
 //! code). Payloads are sealed at rest and scrubbed once the job is sent or given up.
 
 pub mod email;
+pub mod handoff;
 pub mod mail_sender;
 pub mod notify;
+pub mod record;
 pub mod router;
 pub mod sms;
 pub mod worker;

@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
 
-use super::{Context, Payload, SendReport, Sender, mask, payload_context};
+use super::handoff::Handed;
+use super::record::Recorder;
+use super::{AttemptReport, Context, Payload, SendReport, Sender, mask, payload_context};
 use crate::metrics::Metrics;
 use crate::store::attempts::NewAttempt;
 use crate::store::outbox::ClaimedJob;
@@ -51,30 +53,70 @@ enum Failure {
 /// sequential, as failover requires). Finished sends free their slots at once: one slow
 /// broker answer, or a failover waiting out a timeout, holds up its own job only, never the
 /// jobs claimed with it nor the queue behind them.
-pub async fn run(ctx: Context, sender: Arc<dyn Sender>, wake: Arc<Notify>) {
+///
+/// Jobs handed over by this node's code requests (`handed`, see [`super::handoff`]) are
+/// already claimed: they take the free slots first, and keep coming while the worker waits
+/// for queued work, so a node serving code requests claims only what others left queued.
+///
+/// Sends delivered at their one attempt are recorded together (see [`super::record`]).
+pub async fn run(
+    ctx: Context,
+    sender: Arc<dyn Sender>,
+    wake: Arc<Notify>,
+    handed: Option<mpsc::Receiver<Handed>>,
+) {
+    let (recorder, records) = Recorder::new();
+    tokio::join!(
+        send(&ctx, sender.as_ref(), &recorder, &wake, handed),
+        Recorder::run(&ctx, records),
+    );
+}
+
+async fn send(
+    ctx: &Context,
+    sender: &dyn Sender,
+    recorder: &Recorder,
+    wake: &Notify,
+    mut handed: Option<mpsc::Receiver<Handed>>,
+) {
     let mut sending = FuturesUnordered::new();
     loop {
+        while sending.len() < IN_FLIGHT {
+            let Some(h) = handed.as_mut().and_then(|rx| rx.try_recv().ok()) else {
+                break;
+            };
+            if let Some(job) = admit(ctx, h) {
+                sending.push(process(ctx, sender, recorder, job));
+            }
+        }
         let free = IN_FLIGHT - sending.len();
         if free < REFILL_AT {
             sending.next().await;
             continue;
         }
-        let jobs = claim(&ctx, free).await.unwrap_or_else(|e| {
+        let jobs = claim(ctx, free).await.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "outbox claim failed");
             Vec::new()
         });
         let drained = jobs.len() < free;
         sending.extend(
             jobs.into_iter()
-                .map(|job| process(&ctx, sender.as_ref(), job)),
+                .map(|job| process(ctx, sender, recorder, job)),
         );
         if drained {
-            // Nothing else is due: finish sends until a job is queued or the idle poll.
+            // Nothing else is due: finish sends, and send what is handed over, until a job
+            // is queued or the idle poll.
             let idle = tokio::time::sleep(IDLE_POLL);
             tokio::pin!(idle);
             loop {
+                let room = sending.len() < IN_FLIGHT;
                 tokio::select! {
                     Some(()) = sending.next(), if !sending.is_empty() => {}
+                    Some(h) = next_handed(&mut handed), if room => {
+                        if let Some(job) = admit(ctx, h) {
+                            sending.push(process(ctx, sender, recorder, job));
+                        }
+                    }
                     () = wake.notified() => break,
                     () = &mut idle => break,
                 }
@@ -87,6 +129,27 @@ pub async fn run(ctx: Context, sender: Arc<dyn Sender>, wake: Arc<Notify>) {
                     .await;
         }
     }
+}
+
+/// The next job handed over (never, without a channel).
+async fn next_handed(handed: &mut Option<mpsc::Receiver<Handed>>) -> Option<Handed> {
+    match handed {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A handed-over job to send now, unless it waited too long: then its lease is left to
+/// expire and some worker claims it again (sending it this late could overlap that claim).
+fn admit(ctx: &Context, h: Handed) -> Option<ClaimedJob> {
+    if h.fresh(ctx.clock.now().secs()) {
+        return Some(h.job);
+    }
+    tracing::warn!(
+        request = %h.job.request_id,
+        "outbox: a handed-over job waited past half its lease; it is retried when the lease expires"
+    );
+    None
 }
 
 async fn claim(ctx: &Context, limit: usize) -> Result<Vec<ClaimedJob>, StoreError> {
@@ -109,14 +172,14 @@ fn open_payload(ctx: &Context, job: &ClaimedJob) -> Result<Payload, String> {
     serde_json::from_slice(&bytes).map_err(|e| format!("the job's payload is malformed: {e}"))
 }
 
-async fn process(ctx: &Context, sender: &dyn Sender, job: ClaimedJob) {
+async fn process(ctx: &Context, sender: &dyn Sender, recorder: &Recorder, job: ClaimedJob) {
     let payload = match open_payload(ctx, &job) {
         Ok(p) => p,
         Err(e) => {
             // A key missing from this node's keyring may arrive with the next reload:
             // retried like any transient failure, and given up after MAX_ATTEMPTS.
             tracing::error!(request = %job.request_id, error = %e, "outbox job cannot be sent");
-            finish(ctx, &job, None, Err(Failure::Transient(e))).await;
+            finish(ctx, recorder, &job, None, Err(Failure::Transient(e))).await;
             return;
         }
     };
@@ -143,11 +206,12 @@ async fn process(ctx: &Context, sender: &dyn Sender, job: ClaimedJob) {
         })
     };
     let masked = mask(&payload.to);
-    finish(ctx, &job, Some((report, masked)), outcome).await;
+    finish(ctx, recorder, &job, Some((report, masked)), outcome).await;
 }
 
 async fn finish(
     ctx: &Context,
+    recorder: &Recorder,
     job: &ClaimedJob,
     report: Option<(SendReport, String)>,
     outcome: Result<(), Failure>,
@@ -163,6 +227,20 @@ async fn finish(
             ctx.metrics.attempt(&job.channel, &a.broker, a.delivered);
         }
     }
+    // The common case, a job delivered at its one attempt: recorded with others.
+    if let (Ok(()), Some((report, masked))) = (&outcome, &report)
+        && let [a] = report.attempts.as_slice()
+        && a.delivered
+    {
+        match recorder.record(new_attempt(job, masked, a, now)).await {
+            Ok(()) => Metrics::inc(&ctx.metrics.outbox_sent),
+            Err(e) => tracing::warn!(
+                error = %e,
+                "outbox: recording a job's outcome failed; its lease will expire and it will be retried"
+            ),
+        }
+        return;
+    }
     let logged = (job.request_id.clone(), job.channel.clone(), job.attempts);
     // The write locks only the job's row unless a broker failed (then a notification's
     // slot may be taken too), so it may share a PostgreSQL batch.
@@ -177,29 +255,14 @@ async fn finish(
         let attempts: Vec<NewAttempt> = report
             .iter()
             .flat_map(|(report, masked)| {
-                report.attempts.iter().map(move |a| NewAttempt {
-                    outbox_id: job.id,
-                    request_id: job.request_id.clone(),
-                    channel: job.channel.clone(),
-                    broker: a.broker.clone(),
-                    destination_masked: masked.clone(),
-                    outcome: if a.delivered { "delivered" } else { "failed" }.into(),
-                    http_status: a.http_status.map(i32::from),
-                    error: a.error.clone(),
-                    latency_ms: i64::try_from(a.latency_ms).unwrap_or(i64::MAX),
-                    excerpt: a.excerpt.clone(),
-                    at: now,
-                    message_id: a.message_id.clone(),
-                })
+                report
+                    .attempts
+                    .iter()
+                    .map(move |a| new_attempt(job, masked, a, now))
             })
             .collect();
         if let Some((report, _)) = &report {
             broker_events(c, &job.channel, report, now)?;
-        }
-        // The common case, a job sent at its one attempt: one statement.
-        if let (Ok(()), [attempt]) = (written, attempts.as_slice()) {
-            c.attempt_insert_sent(attempt, now)?;
-            return Ok(((), None));
         }
         for attempt in &attempts {
             c.attempt_insert(attempt)?;
@@ -236,6 +299,24 @@ async fn finish(
             error = %e,
             "outbox: recording a job's outcome failed; its lease will expire and it will be retried"
         ),
+    }
+}
+
+/// The record of one attempt at `job`.
+fn new_attempt(job: &ClaimedJob, masked: &str, a: &AttemptReport, now: i64) -> NewAttempt {
+    NewAttempt {
+        outbox_id: job.id,
+        request_id: job.request_id.clone(),
+        channel: job.channel.clone(),
+        broker: a.broker.clone(),
+        destination_masked: masked.to_owned(),
+        outcome: if a.delivered { "delivered" } else { "failed" }.into(),
+        http_status: a.http_status.map(i32::from),
+        error: a.error.clone(),
+        latency_ms: i64::try_from(a.latency_ms).unwrap_or(i64::MAX),
+        excerpt: a.excerpt.clone(),
+        at: now,
+        message_id: a.message_id.clone(),
     }
 }
 

@@ -248,6 +248,8 @@ pub fn apply(
                 user_id: Some(*user_id),
                 payload_enc: Some(f.sealed.clone()),
                 status: "queued".into(),
+                attempts: 0,
+                lease_until: None,
                 next_attempt_at: now.secs(),
                 created_at: now.secs(),
                 updated_at: now.secs(),

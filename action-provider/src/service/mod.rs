@@ -82,6 +82,8 @@ pub struct AppState {
     pub policies: policies::PolicyCache,
     /// Wakes the outbox worker when a job is queued on this node.
     pub outbox_notify: Arc<tokio::sync::Notify>,
+    /// Code requests hand their jobs to this node's outbox worker here.
+    pub outbox_handoff: outbox::handoff::Handoff,
     /// Wakes the import worker when an upload is complete on this node.
     pub jobs_notify: Arc<tokio::sync::Notify>,
     /// Bounds concurrent password hashing (argon2 uses ~19 MiB and a core per hash).
@@ -121,6 +123,7 @@ impl AppState {
             metrics: Arc::default(),
             policies: policies::PolicyCache::default(),
             outbox_notify: Arc::default(),
+            outbox_handoff: outbox::handoff::Handoff::default(),
             jobs_notify: Arc::default(),
             hash_slots: tokio::sync::Semaphore::new(cores * 2),
             sms: Arc::default(),

@@ -14,9 +14,10 @@ use super::caller::Caller;
 use super::error::{Conflict, ServiceError};
 use super::gate;
 use crate::clock::UnixTime;
+use crate::outbox::worker::LEASE_S;
 use crate::outbox::{Payload, payload_context};
 use crate::store::codes::NewIssuedCode;
-use crate::store::outbox::NewOutbox;
+use crate::store::outbox::{ClaimedJob, NewOutbox};
 use crate::store::prelude::*;
 use crate::store::users::User;
 
@@ -371,6 +372,19 @@ pub async fn request(
     // Without an idempotency key or a budget the write locks only the user's row (by the
     // issued code's foreign key), so it may share a PostgreSQL batch.
     let shared = (idem.is_none() && !budgets.as_ref().is_some_and(limited)).then_some(user.id);
+    // With room at this node's worker, the job is inserted already claimed by it and handed
+    // over after the commit: no claim transaction (see `outbox::handoff`).
+    let handoff = state.outbox_handoff.reserve().map(|slot| {
+        let job = ClaimedJob {
+            id: 0,
+            request_id: p.rid.clone(),
+            channel: input.channel.as_str().to_owned(),
+            payload_enc: Some(p.sealed.clone()),
+            attempts: 1,
+        };
+        (slot, job, now.secs() + LEASE_S)
+    });
+    let lease_until = handoff.as_ref().map(|(_, _, lease)| *lease);
     // The write may run again (a repeatable write, see `Store::write_repeatable`): what it
     // writes is shared, not cloned, between runs.
     let job = Arc::new((p, user, audit, idem, digest, budgets));
@@ -380,13 +394,13 @@ pub async fn request(
             // A concurrent request with the same key may have committed meanwhile.
             c.lock_key(&format!("idem:{owner}:{key}"))?;
             if let Some(answer) = replay(c.idem_get(*owner, key)?, digest)? {
-                return Ok(((answer, false), None));
+                return Ok(((answer, None), None));
             }
         }
         if let Some(budgets) = budgets {
             check_budgets(c, budgets, user, now.secs())?;
         }
-        c.outbox_insert_with_code(
+        let job_id = c.outbox_insert_with_code(
             &NewIssuedCode {
                 request_id: p.rid.clone(),
                 user_id: user.id,
@@ -401,8 +415,15 @@ pub async fn request(
                 channel: channel.to_owned(),
                 user_id: Some(user.id),
                 payload_enc: Some(p.sealed.clone()),
-                status: "queued".into(),
+                status: if lease_until.is_some() {
+                    "sending"
+                } else {
+                    "queued"
+                }
+                .into(),
+                attempts: i32::from(lease_until.is_some()),
                 next_attempt_at: now.secs(),
+                lease_until,
                 created_at: now.secs(),
                 updated_at: now.secs(),
             },
@@ -414,14 +435,17 @@ pub async fn request(
             status: 202,
             body: p.body.clone(),
         };
-        Ok::<_, ServiceError>(((answer, true), Some(audit.clone().into_record())))
+        Ok::<_, ServiceError>(((answer, Some(job_id)), Some(audit.clone().into_record())))
     };
-    let (answer, queued) = match shared {
+    let (answer, job_id) = match shared {
         Some(key) => state.store.write_repeatable(key, None, write).await?,
         None => state.store.write_shared(None, write).await?,
     };
-    if queued {
-        state.outbox_notify.notify_one();
+    if let Some(id) = job_id {
+        match handoff {
+            Some((slot, job, lease_until)) => slot.hand(ClaimedJob { id, ..job }, lease_until),
+            None => state.outbox_notify.notify_one(),
+        }
         crate::metrics::Metrics::inc(&state.metrics.outbox_queued);
     }
     Ok(answer)

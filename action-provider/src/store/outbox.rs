@@ -23,10 +23,15 @@ pub struct NewOutbox {
     pub user_id: Option<i64>,
     /// Sealed JSON payload.
     pub payload_enc: Option<String>,
-    /// `queued`.
+    /// `queued`, or `sending` for a job handed to this node's worker at once (see
+    /// `outbox::handoff`).
     pub status: String,
+    /// Attempts so far: 0 for a queued job, 1 for a job handed over (its attempt begins).
+    pub attempts: i32,
     /// When the first attempt is due.
     pub next_attempt_at: i64,
+    /// The lease of a job handed over (`None` for a queued one).
+    pub lease_until: Option<i64>,
     /// Creation time.
     pub created_at: i64,
     /// Same.
@@ -58,12 +63,13 @@ pub trait Outbox {
     /// Queues a delivery job.
     fn outbox_insert(&mut self, job: &NewOutbox) -> QueryResult<i64>;
     /// Stores an issued code and queues its delivery job (a code request's two rows): on
-    /// PostgreSQL in one statement (one round trip), on SQLite as the two inserts.
+    /// PostgreSQL in one statement (one round trip), on SQLite as the two inserts. Returns
+    /// the job's id.
     fn outbox_insert_with_code(
         &mut self,
         code: &super::codes::NewIssuedCode,
         job: &NewOutbox,
-    ) -> QueryResult<()>;
+    ) -> QueryResult<i64>;
     /// Marks a job delivered and scrubs its payload.
     fn outbox_sent(&mut self, id: i64, now: i64) -> QueryResult<()>;
     /// Puts a job back in the queue for `next_attempt_at`.
@@ -110,20 +116,20 @@ for_both_backends! {
             diesel::insert_into(outbox::table).values(job).returning(outbox::id).get_result(self)
         }
 
-        fn outbox_insert_with_code(&mut self, code: &super::codes::NewIssuedCode, job: &NewOutbox) -> QueryResult<()> {
+        fn outbox_insert_with_code(&mut self, code: &super::codes::NewIssuedCode, job: &NewOutbox) -> QueryResult<i64> {
             if !<Self as super::StatementCost>::ROUND_TRIP {
                 super::codes::Codes::code_insert(self, code)?;
-                return self.outbox_insert(job).map(|_| ());
+                return self.outbox_insert(job);
             }
             // Fixed text, so the connection keeps it prepared (see `store::fixed`). A
             // data-modifying WITH runs once whether or not the statement reads it.
             static FIRST: std::sync::LazyLock<String> =
                 std::sync::LazyLock::new(|| format!("WITH c AS ({}", super::codes::CODE_INSERT));
-            let mut parts = [", "; 16];
+            let mut parts = [", "; 18];
             parts[0] = FIRST.as_str();
             parts[7] = ")) INSERT INTO outbox (request_id, channel, user_id, payload_enc, status, \
-                        next_attempt_at, created_at, updated_at) VALUES (";
-            parts[15] = ")";
+                        attempts, next_attempt_at, lease_until, created_at, updated_at) VALUES (";
+            parts[17] = ") RETURNING id";
             let [c0, c1, c2, c3, c4, c5, c6] = super::codes::code_binds(code);
             let binds = [
                 c0, c1, c2, c3, c4, c5, c6,
@@ -132,11 +138,14 @@ for_both_backends! {
                 Bind::OptInt(job.user_id),
                 Bind::OptText(job.payload_enc.as_deref()),
                 Bind::Text(&job.status),
+                // An int8 parameter into the int4 column: PostgreSQL casts on assignment.
+                Bind::Int(i64::from(job.attempts)),
                 Bind::Int(job.next_attempt_at),
+                Bind::OptInt(job.lease_until),
                 Bind::Int(job.created_at),
                 Bind::Int(job.updated_at),
             ];
-            Fixed::<()>::new(&parts, &binds).execute(self).map(|_| ())
+            Fixed::<diesel::sql_types::BigInt>::new(&parts, &binds).get_result(self)
         }
 
         fn outbox_sent(&mut self, id: i64, now: i64) -> QueryResult<()> {
@@ -259,7 +268,9 @@ mod tests {
                 user_id: None,
                 payload_enc: Some(format!("sealed{n}")),
                 status: "queued".into(),
+                attempts: 0,
                 next_attempt_at: 100,
+                lease_until: None,
                 created_at: 100,
                 updated_at: 100,
             };

@@ -12,6 +12,8 @@ fn job(n: usize, next_attempt_at: i64) -> NewOutbox {
         user_id: None,
         payload_enc: Some("sealed".into()),
         status: "queued".into(),
+        attempts: 0,
+        lease_until: None,
         next_attempt_at,
         created_at: 1_000,
         updated_at: 1_000,
@@ -189,5 +191,81 @@ async fn a_request_s_rows_and_a_send_s_record_are_written_whole() {
         assert_eq!(attempts.len(), 1, "{backend:?}");
         assert_eq!(attempts[0].outcome, "delivered");
         assert_eq!(attempts[0].broker, "b1");
+    }
+}
+
+/// The records of many sends in one statement (`attempts_insert_sent`, what the worker's
+/// recorder writes) leave what one record per send leaves: every attempt stored as given
+/// (NULLs, quotes and non-ASCII text included), every one of those jobs sent and its payload
+/// gone, and the job without a record still being sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_sends_are_recorded_in_one_statement_as_one_by_one() {
+    use action_provider::store::attempts::{AttemptFilter, NewAttempt};
+    const NOW: i64 = 10_000;
+    for backend in each_backend() {
+        let db = Database::fresh(backend);
+        let node = db.node(&clock());
+        let (attempts, backlog, counts) = node
+            .state
+            .store
+            .write(move |c| {
+                for n in 0..6 {
+                    c.outbox_insert(&job(n, NOW))?;
+                }
+                let claimed = c.outbox_claim(NOW, NOW + 60, 10)?;
+                assert_eq!(claimed.len(), 6, "{backend:?}");
+                let records: Vec<NewAttempt> = claimed[..5]
+                    .iter()
+                    .enumerate()
+                    .map(|(n, j)| NewAttempt {
+                        outbox_id: j.id,
+                        request_id: j.request_id.clone(),
+                        channel: "sms".into(),
+                        broker: format!("b{n}"),
+                        destination_masked: "****1234".into(),
+                        outcome: "delivered".into(),
+                        http_status: (n % 2 == 0).then_some(200),
+                        error: (n == 1).then(|| "it's \"fine\" — ação \\ ok".to_owned()),
+                        latency_ms: i64::try_from(n).unwrap(),
+                        excerpt: None,
+                        at: NOW + 1,
+                        message_id: (n == 3).then(|| "<m3@x>".to_owned()),
+                    })
+                    .collect();
+                c.attempts_insert_sent(&records, NOW + 2)?;
+                let attempts = c.attempts_page(&AttemptFilter::default(), false, 0, 10)?;
+                Ok::<_, StoreError>((attempts, c.outbox_backlog()?, c.outbox_counts()?))
+            })
+            .await
+            .unwrap();
+        assert_eq!(attempts.len(), 5, "{backend:?}");
+        let mut by_broker = attempts.clone();
+        by_broker.sort_by(|a, b| a.broker.cmp(&b.broker));
+        for (n, a) in by_broker.iter().enumerate() {
+            assert_eq!(a.broker, format!("b{n}"), "{backend:?}");
+            assert_eq!(a.request_id, format!("r{n:04}"), "{backend:?}");
+            assert_eq!(a.http_status, (n % 2 == 0).then_some(200), "{backend:?}");
+            assert_eq!(a.latency_ms, i64::try_from(n).unwrap());
+            assert_eq!(a.at, NOW + 1);
+            assert_eq!(a.outcome, "delivered");
+        }
+        assert_eq!(
+            by_broker[1].error.as_deref(),
+            Some("it's \"fine\" — ação \\ ok"),
+            "{backend:?}"
+        );
+        assert_eq!(by_broker[0].error, None);
+        assert_eq!(by_broker[3].message_id.as_deref(), Some("<m3@x>"));
+        assert_eq!(
+            backlog,
+            (1, Some(1_000)),
+            "{backend:?}: one job still being sent"
+        );
+        let counts: Vec<(String, i64)> = counts.into_iter().map(|o| (o.status, o.jobs)).collect();
+        assert_eq!(
+            counts,
+            [("sending".to_owned(), 1), ("sent".to_owned(), 5)],
+            "{backend:?}"
+        );
     }
 }

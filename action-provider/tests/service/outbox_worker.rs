@@ -93,6 +93,8 @@ async fn a_hanging_send_holds_up_no_other_job() {
                 user_id: None,
                 payload_enc: Some(sealed),
                 status: "queued".into(),
+                attempts: 0,
+                lease_until: None,
                 // req000 is due first, so it is in the first claim.
                 next_attempt_at: now - 100 + i64::try_from(n).unwrap(),
                 created_at: now,
@@ -117,6 +119,7 @@ async fn a_hanging_send_holds_up_no_other_job() {
             ctx.clone(),
             Arc::clone(&broker) as Arc<dyn Sender>,
             Arc::new(Notify::new()),
+            None,
         ));
         wait_until("the 79 other jobs sent while the first one hangs", || {
             broker.sent.lock().unwrap().len() == 79
