@@ -14,7 +14,6 @@ pub mod email;
 pub mod handoff;
 pub mod mail_sender;
 pub mod notify;
-pub mod record;
 pub mod router;
 pub mod sms;
 pub mod worker;

@@ -9,7 +9,6 @@ use futures_util::stream::FuturesUnordered;
 use tokio::sync::{Notify, mpsc};
 
 use super::handoff::Handed;
-use super::record::Recorder;
 use super::{AttemptReport, Context, Payload, SendReport, Sender, mask, payload_context};
 use crate::metrics::Metrics;
 use crate::store::attempts::NewAttempt;
@@ -57,28 +56,13 @@ enum Failure {
 /// Jobs handed over by this node's code requests (`handed`, see [`super::handoff`]) are
 /// already claimed: they take the free slots first, and keep coming while the worker waits
 /// for queued work, so a node serving code requests claims only what others left queued.
-///
-/// Sends delivered at their one attempt are recorded together (see [`super::record`]).
 pub async fn run(
     ctx: Context,
     sender: Arc<dyn Sender>,
     wake: Arc<Notify>,
-    handed: Option<mpsc::Receiver<Handed>>,
-) {
-    let (recorder, records) = Recorder::new();
-    tokio::join!(
-        send(&ctx, sender.as_ref(), &recorder, &wake, handed),
-        Recorder::run(&ctx, records),
-    );
-}
-
-async fn send(
-    ctx: &Context,
-    sender: &dyn Sender,
-    recorder: &Recorder,
-    wake: &Notify,
     mut handed: Option<mpsc::Receiver<Handed>>,
 ) {
+    let (ctx, sender) = (&ctx, sender.as_ref());
     let mut sending = FuturesUnordered::new();
     loop {
         while sending.len() < IN_FLIGHT {
@@ -86,7 +70,7 @@ async fn send(
                 break;
             };
             if let Some(job) = admit(ctx, h) {
-                sending.push(process(ctx, sender, recorder, job));
+                sending.push(process(ctx, sender, job));
             }
         }
         let free = IN_FLIGHT - sending.len();
@@ -99,10 +83,7 @@ async fn send(
             Vec::new()
         });
         let drained = jobs.len() < free;
-        sending.extend(
-            jobs.into_iter()
-                .map(|job| process(ctx, sender, recorder, job)),
-        );
+        sending.extend(jobs.into_iter().map(|job| process(ctx, sender, job)));
         if drained {
             // Nothing else is due: finish sends, and send what is handed over, until a job
             // is queued or the idle poll.
@@ -114,7 +95,7 @@ async fn send(
                     Some(()) = sending.next(), if !sending.is_empty() => {}
                     Some(h) = next_handed(&mut handed), if room => {
                         if let Some(job) = admit(ctx, h) {
-                            sending.push(process(ctx, sender, recorder, job));
+                            sending.push(process(ctx, sender, job));
                         }
                     }
                     () = wake.notified() => break,
@@ -172,14 +153,14 @@ fn open_payload(ctx: &Context, job: &ClaimedJob) -> Result<Payload, String> {
     serde_json::from_slice(&bytes).map_err(|e| format!("the job's payload is malformed: {e}"))
 }
 
-async fn process(ctx: &Context, sender: &dyn Sender, recorder: &Recorder, job: ClaimedJob) {
+async fn process(ctx: &Context, sender: &dyn Sender, job: ClaimedJob) {
     let payload = match open_payload(ctx, &job) {
         Ok(p) => p,
         Err(e) => {
             // A key missing from this node's keyring may arrive with the next reload:
             // retried like any transient failure, and given up after MAX_ATTEMPTS.
             tracing::error!(request = %job.request_id, error = %e, "outbox job cannot be sent");
-            finish(ctx, recorder, &job, None, Err(Failure::Transient(e))).await;
+            finish(ctx, &job, None, Err(Failure::Transient(e))).await;
             return;
         }
     };
@@ -206,12 +187,11 @@ async fn process(ctx: &Context, sender: &dyn Sender, recorder: &Recorder, job: C
         })
     };
     let masked = mask(&payload.to);
-    finish(ctx, recorder, &job, Some((report, masked)), outcome).await;
+    finish(ctx, &job, Some((report, masked)), outcome).await;
 }
 
 async fn finish(
     ctx: &Context,
-    recorder: &Recorder,
     job: &ClaimedJob,
     report: Option<(SendReport, String)>,
     outcome: Result<(), Failure>,
@@ -226,20 +206,6 @@ async fn finish(
         for a in &report.attempts {
             ctx.metrics.attempt(&job.channel, &a.broker, a.delivered);
         }
-    }
-    // The common case, a job delivered at its one attempt: recorded with others.
-    if let (Ok(()), Some((report, masked))) = (&outcome, &report)
-        && let [a] = report.attempts.as_slice()
-        && a.delivered
-    {
-        match recorder.record(new_attempt(job, masked, a, now)).await {
-            Ok(()) => Metrics::inc(&ctx.metrics.outbox_sent),
-            Err(e) => tracing::warn!(
-                error = %e,
-                "outbox: recording a job's outcome failed; its lease will expire and it will be retried"
-            ),
-        }
-        return;
     }
     let logged = (job.request_id.clone(), job.channel.clone(), job.attempts);
     // The write locks only the job's row unless a broker failed (then a notification's
@@ -263,6 +229,11 @@ async fn finish(
             .collect();
         if let Some((report, _)) = &report {
             broker_events(c, &job.channel, report, now)?;
+        }
+        // The common case, a job sent at its one attempt: one statement.
+        if let (Ok(()), [attempt]) = (written, attempts.as_slice()) {
+            c.attempt_insert_sent(attempt, now)?;
+            return Ok(((), None));
         }
         for attempt in &attempts {
             c.attempt_insert(attempt)?;

@@ -108,9 +108,6 @@ pub trait Attempts {
     /// Records a job's one attempt, which delivered it, and marks the job sent
     /// (`Outbox::outbox_sent`): on PostgreSQL in one statement (one round trip).
     fn attempt_insert_sent(&mut self, attempt: &NewAttempt, now: i64) -> QueryResult<()>;
-    /// [`Self::attempt_insert_sent`] for many jobs (each attempt of its own job): on
-    /// PostgreSQL in one statement, whatever their number.
-    fn attempts_insert_sent(&mut self, attempts: &[NewAttempt], now: i64) -> QueryResult<()>;
     /// A page of delivery attempts, filtered, oldest or newest first; keyset paging on the
     /// row id (`cursor` 0: from the start).
     fn attempts_page(
@@ -159,65 +156,6 @@ fn attempt_binds(a: &NewAttempt) -> [Bind<'_>; 12] {
     ]
 }
 
-/// [`Attempts::attempts_insert_sent`] on PostgreSQL, around its two binds (the attempts as
-/// a JSON array, as `store::locks::ACCEPT_ALL_AS_READ` takes its rows so that one generic
-/// plan serves every batch size; and the time). The jobs are named as an array, so the
-/// update probes the outbox's primary key.
-const ATTEMPTS_INSERT_SENT: [&str; 3] = [
-    "\
-WITH i AS (
-  SELECT * FROM jsonb_to_recordset(",
-    "::jsonb)
-    AS i(outbox_id int8, request_id text, channel text, broker text, destination_masked text,
-         outcome text, http_status int4, error text, latency_ms int8, excerpt text, at int8,
-         message_id text)),
-a AS (
-  INSERT INTO delivery_attempts (outbox_id, request_id, channel, broker, destination_masked,
-                                 outcome, http_status, error, latency_ms, excerpt, at, message_id)
-  SELECT outbox_id, request_id, channel, broker, destination_masked, outcome, http_status,
-         error, latency_ms, excerpt, at, message_id FROM i)
-UPDATE outbox SET status = 'sent', payload_enc = NULL, lease_until = NULL, last_error = NULL,
-       updated_at = ",
-    "
- WHERE id = ANY (ARRAY(SELECT outbox_id FROM i))",
-];
-
-/// One row of [`ATTEMPTS_INSERT_SENT`]'s JSON.
-#[derive(serde::Serialize)]
-struct AttemptRowJson<'a> {
-    outbox_id: i64,
-    request_id: &'a str,
-    channel: &'a str,
-    broker: &'a str,
-    destination_masked: &'a str,
-    outcome: &'a str,
-    http_status: Option<i32>,
-    error: Option<&'a str>,
-    latency_ms: i64,
-    excerpt: Option<&'a str>,
-    at: i64,
-    message_id: Option<&'a str>,
-}
-
-impl<'a> From<&'a NewAttempt> for AttemptRowJson<'a> {
-    fn from(a: &'a NewAttempt) -> Self {
-        Self {
-            outbox_id: a.outbox_id,
-            request_id: &a.request_id,
-            channel: &a.channel,
-            broker: &a.broker,
-            destination_masked: &a.destination_masked,
-            outcome: &a.outcome,
-            http_status: a.http_status,
-            error: a.error.as_deref(),
-            latency_ms: a.latency_ms,
-            excerpt: a.excerpt.as_deref(),
-            at: a.at,
-            message_id: a.message_id.as_deref(),
-        }
-    }
-}
-
 for_both_backends! {
     impl Attempts {
         fn attempt_insert(&mut self, attempt: &NewAttempt) -> QueryResult<()> {
@@ -248,17 +186,6 @@ for_both_backends! {
                 Bind::Int(attempt.outbox_id),
             ];
             Fixed::<()>::new(&parts, &binds).execute(self).map(|_| ())
-        }
-
-        fn attempts_insert_sent(&mut self, attempts: &[NewAttempt], now: i64) -> QueryResult<()> {
-            if !<Self as super::StatementCost>::ROUND_TRIP || attempts.len() < 2 {
-                return attempts.iter().try_for_each(|a| self.attempt_insert_sent(a, now));
-            }
-            let json = serde_json::to_string(&attempts.iter().map(AttemptRowJson::from).collect::<Vec<_>>())
-                .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-            Fixed::<()>::new(&ATTEMPTS_INSERT_SENT, &[Bind::Text(&json), Bind::Int(now)])
-                .execute(self)
-                .map(|_| ())
         }
 
         fn attempts_page(&mut self, filter: &AttemptFilter, newest_first: bool, cursor: i64, limit: i64) -> QueryResult<Vec<AttemptRow>> {
