@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use action_provider::outbox::handoff::Handed;
 use action_provider::outbox::worker::{self, LEASE_S};
-use action_provider::outbox::{AttemptReport, Payload, SendReport, Sender, payload_context};
+use action_provider::outbox::{Payload, SendReport, Sender, payload_context};
 use action_provider::service::otp_request::{self, RequestInput};
 use action_provider::service::{delivery, users};
 use action_provider::store::StoreError;
@@ -182,20 +182,7 @@ impl Sender for Broker {
     ) -> Pin<Box<dyn Future<Output = SendReport> + Send + 'a>> {
         Box::pin(async move {
             self.sent.lock().unwrap().push(job.request_id.clone());
-            SendReport {
-                attempts: vec![AttemptReport {
-                    broker: "test".into(),
-                    delivered: true,
-                    http_status: Some(200),
-                    error: None,
-                    latency_ms: 0,
-                    excerpt: None,
-                    message_id: None,
-                }],
-                delivered: true,
-                retryable: false,
-                error: None,
-            }
+            super::outbox_worker::delivered()
         })
     }
 }

@@ -33,21 +33,26 @@ impl Sender for Broker {
                 self.release.notified().await;
             }
             self.sent.lock().unwrap().insert(job.request_id.clone());
-            SendReport {
-                attempts: vec![AttemptReport {
-                    broker: "test".into(),
-                    delivered: true,
-                    http_status: Some(200),
-                    error: None,
-                    latency_ms: 0,
-                    excerpt: None,
-                    message_id: None,
-                }],
-                delivered: true,
-                retryable: false,
-                error: None,
-            }
+            delivered()
         })
+    }
+}
+
+/// What a broker that delivered at once reports.
+pub fn delivered() -> SendReport {
+    SendReport {
+        attempts: vec![AttemptReport {
+            broker: "test".into(),
+            delivered: true,
+            http_status: Some(200),
+            error: None,
+            latency_ms: 0,
+            excerpt: None,
+            message_id: None,
+        }],
+        delivered: true,
+        retryable: false,
+        error: None,
     }
 }
 
