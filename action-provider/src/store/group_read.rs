@@ -16,7 +16,6 @@
 //! lookup by login uses ([`super::login_rule::user_id_of`]).
 
 use std::panic::AssertUnwindSafe;
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use diesel::dsl::{AsSelect, SqlTypeOf};
@@ -24,6 +23,7 @@ use diesel::pg::{Pg, PgConnection};
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Text};
+use tokio::sync::mpsc::{self, Receiver, Sender};
 
 use super::error::StoreError;
 use super::login_rule::{UserIdOf, user_id_of};
@@ -44,7 +44,7 @@ struct Lookup {
 
 /// The reader threads and their shared queue.
 pub struct GroupRead {
-    queue: SyncSender<Lookup>,
+    queue: Sender<Lookup>,
 }
 
 impl GroupRead {
@@ -54,7 +54,7 @@ impl GroupRead {
     where
         O: Fn() -> Result<PgConnection, String> + Send + Sync + 'static,
     {
-        let (queue, rx) = sync_channel::<Lookup>(MAX_LOGINS * 16);
+        let (queue, rx) = mpsc::channel::<Lookup>(MAX_LOGINS * 16);
         let rx = Arc::new(Mutex::new(rx));
         let open = Arc::new(open);
         for i in 0..readers.max(1) {
@@ -67,11 +67,14 @@ impl GroupRead {
     }
 
     /// The user that answers to `login`, with its tokens, read in the next statement of a
-    /// reader (with the other lookups waiting then).
+    /// reader (with the other lookups waiting then). With the queue full (the readers stuck
+    /// on a slow database) the caller waits without holding its thread, so the server goes
+    /// on answering what needs no read.
     pub async fn user_with_tokens(&self, login: String) -> Result<Found, StoreError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.queue
             .send(Lookup { login, reply })
+            .await
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
@@ -151,12 +154,12 @@ fn read(
 /// Every lookup waiting (at least one: blocks for the first), up to [`MAX_LOGINS`]; `None`
 /// when the queue is closed.
 fn next_batch(rx: &Mutex<Receiver<Lookup>>) -> Option<Vec<Lookup>> {
-    let rx = rx.lock().unwrap_or_else(PoisonError::into_inner);
-    let mut batch = vec![rx.recv().ok()?];
+    let mut rx = rx.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut batch = vec![rx.blocking_recv()?];
     while batch.len() < MAX_LOGINS {
         match rx.try_recv() {
             Ok(l) => batch.push(l),
-            Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            Err(_) => break,
         }
     }
     Some(batch)
@@ -267,6 +270,42 @@ mod tests {
 
     use super::*;
 
+    /// A reader stuck at its connection while more lookups arrive than its queue holds: the
+    /// lookups beyond the queue wait as tasks, not holding the runtime's one thread; once the
+    /// reader goes on (its connection refused here: no database needed), each is answered.
+    #[test]
+    fn lookups_beyond_a_full_queue_wait_without_holding_a_thread() {
+        use super::super::group_commit::full_queue::{Caller, Gate, runs_while_stuck};
+        let (gate, release) = Gate::new();
+        let reader = Arc::new(
+            GroupRead::start(
+                move || {
+                    gate.wait();
+                    Err("refused".to_owned())
+                },
+                1,
+            )
+            .unwrap(),
+        );
+        let lookups = MAX_LOGINS * 16 + MAX_LOGINS + 8;
+        let (ran_meanwhile, answered) = runs_while_stuck(&release, || {
+            (0..lookups)
+                .map(|i| {
+                    let reader = Arc::clone(&reader);
+                    Box::pin(async move {
+                        let found = reader.user_with_tokens(format!("u{i}")).await;
+                        matches!(found, Err(StoreError::Connect(_)))
+                    }) as Caller
+                })
+                .collect()
+        });
+        assert!(
+            ran_meanwhile,
+            "the runtime's thread was held while the reader was stuck"
+        );
+        assert_eq!(answered, lookups);
+    }
+
     /// A fresh PostgreSQL database with SAE's schema, then `sql` run on the returned
     /// connection (`None`: no PostgreSQL, see `fresh_pg`).
     fn migrated_pg(sql: &str) -> Option<(String, PgConnection)> {
@@ -287,13 +326,13 @@ mod tests {
         Receiver<Lookup>,
         Vec<tokio::sync::oneshot::Receiver<Result<Found, StoreError>>>,
     ) {
-        let (queue, rx) = sync_channel::<Lookup>(logins.len());
+        let (queue, rx) = mpsc::channel::<Lookup>(logins.len());
         let answers = logins
             .iter()
             .map(|login| {
                 let (reply, answer) = tokio::sync::oneshot::channel();
                 queue
-                    .send(Lookup {
+                    .try_send(Lookup {
                         login: (*login).to_owned(),
                         reply,
                     })

@@ -39,8 +39,11 @@
 //! interleave between batches.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+#[cfg(test)]
+use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::mpsc::{self, Receiver, Sender};
 
 use super::audit::NewAudit;
 use super::error::{GroupCommitError, StoreError};
@@ -216,7 +219,7 @@ type Jobs<C> = Box<dyn Job<C>>;
 /// The group committer of one database.
 pub struct GroupCommit<C> {
     /// One queue per committer; a job goes to the committer of its key.
-    queues: Vec<SyncSender<Jobs<C>>>,
+    queues: Vec<Sender<Jobs<C>>>,
 }
 
 impl<C> std::fmt::Debug for GroupCommit<C> {
@@ -241,12 +244,12 @@ impl<C: BatchConn> GroupCommit<C> {
         let open = Arc::new(open);
         let mut queues = Vec::with_capacity(committers.max(1));
         for i in 0..committers.max(1) {
-            let (queue, rx) = sync_channel::<Jobs<C>>(MAX_BATCH * 4);
+            let (queue, mut rx) = mpsc::channel::<Jobs<C>>(MAX_BATCH * 4);
             queues.push(queue);
             let (open, writer) = (Arc::clone(&open), writer.clone());
             std::thread::Builder::new()
                 .name(format!("sae-group-commit-{i}"))
-                .spawn(move || run(&*open, &rx, writer.as_deref()))?;
+                .spawn(move || run(&*open, &mut rx, writer.as_deref()))?;
         }
         Ok(Self { queues })
     }
@@ -301,7 +304,7 @@ impl<C: BatchConn> GroupCommit<C> {
         F: FnOnce(&mut C) -> Result<(T, Option<NewAudit>), E> + Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.submit(
+        let (queue, job) = self.job(
             key,
             repeatable,
             fast,
@@ -309,7 +312,10 @@ impl<C: BatchConn> GroupCommit<C> {
             Box::new(move |r| {
                 let _ = reply.send(r);
             }),
-        )?;
+        );
+        // With the queue full (the committer stuck on a slow database) the caller waits
+        // without holding its thread: the server goes on answering what needs no write.
+        queue.send(job).await.map_err(|_| gone::<E>())?;
         answer.await.map_err(|_| gone::<E>())
     }
 
@@ -347,6 +353,8 @@ impl<C: BatchConn> GroupCommit<C> {
         ))))
     }
 
+    /// Queues a job from a thread outside the runtime (waits there while the queue is full).
+    #[cfg(test)]
     fn submit<T, E, F>(
         &self,
         key: i64,
@@ -355,6 +363,26 @@ impl<C: BatchConn> GroupCommit<C> {
         body: F,
         reply: Reply<T, E>,
     ) -> Result<(), E>
+    where
+        T: Send + 'static,
+        E: From<diesel::result::Error> + From<StoreError> + Send + 'static,
+        F: FnOnce(&mut C) -> Result<(T, Option<NewAudit>), E> + Send + 'static,
+    {
+        let (queue, job) = self.job(key, repeatable, fast, body, reply);
+        queue.blocking_send(job).map_err(|_| gone())
+    }
+
+    /// The job and the queue of its committer. Jobs of one key (one user) always go to the
+    /// same committer: they share its batches (one row lock per batch) instead of batches of
+    /// several committers queueing for the row of a hot key, one commit after the other.
+    fn job<T, E, F>(
+        &self,
+        key: i64,
+        repeatable: bool,
+        fast: Option<Fast<T>>,
+        body: F,
+        reply: Reply<T, E>,
+    ) -> (&Sender<Jobs<C>>, Jobs<C>)
     where
         T: Send + 'static,
         E: From<diesel::result::Error> + From<StoreError> + Send + 'static,
@@ -371,12 +399,9 @@ impl<C: BatchConn> GroupCommit<C> {
             audit: None,
             reply,
         });
-        // Jobs of one key (one user) always go to the same committer: they share its batches
-        // (one row lock per batch) instead of batches of several committers queueing for the
-        // row of a hot key, one commit after the other.
         let n = i64::try_from(self.queues.len()).unwrap_or(1);
         let shard = usize::try_from(key.rem_euclid(n)).unwrap_or(0);
-        self.queues[shard].send(job).map_err(|_| gone())
+        (&self.queues[shard], job)
     }
 }
 
@@ -394,8 +419,8 @@ fn gone<E: From<StoreError>>() -> E {
 
 /// Takes the next batch: blocks for its first job, then takes whatever else is waiting.
 /// `false` when every sender is gone.
-fn next_batch<C: BatchConn>(rx: &Receiver<Jobs<C>>, batch: &mut Vec<Jobs<C>>) -> bool {
-    let Ok(first) = rx.recv() else {
+fn next_batch<C: BatchConn>(rx: &mut Receiver<Jobs<C>>, batch: &mut Vec<Jobs<C>>) -> bool {
+    let Some(first) = rx.blocking_recv() else {
         return false;
     };
     batch.push(first);
@@ -442,7 +467,7 @@ fn accept_all_as_read<C: BatchConn>(c: &mut C, batch: &mut Vec<Jobs<C>>) {
     }
 }
 
-fn run<C, O>(open: &O, rx: &Receiver<Jobs<C>>, writer: Option<&Mutex<()>>)
+fn run<C, O>(open: &O, rx: &mut Receiver<Jobs<C>>, writer: Option<&Mutex<()>>)
 where
     C: BatchConn,
     O: Fn() -> Result<C, String>,
@@ -546,3 +571,7 @@ where
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "a panic is the test failure report")]
 pub(super) mod tests;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a panic is the test failure report")]
+pub(super) mod full_queue;

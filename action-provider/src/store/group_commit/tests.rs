@@ -11,7 +11,7 @@ diesel::table! {
     }
 }
 
-fn open(dir: &std::path::Path) -> SqliteConnection {
+pub(super) fn open(dir: &std::path::Path) -> SqliteConnection {
     let url = dir.join("g.db").display().to_string();
     let mut c = SqliteConnection::establish(&url).unwrap();
     c.batch_execute(
