@@ -205,20 +205,42 @@ impl Acl {
     }
 
     /// Serialises `value`, removing what the group may not see (in each of `items` when the
-    /// value is a page).
-    pub fn view<F: AclField, T: serde::Serialize>(
-        &self,
-        value: &T,
-    ) -> Result<serde_json::Value, ServiceError> {
-        let mut json = serde_json::to_value(value)
-            .map_err(|e| ServiceError::internal("serialising an answer", e))?;
-        if let Some(g) = &self.0 {
-            if let Some(items) = json.get_mut("items") {
-                g.filter_view::<F>(items);
-            } else {
-                g.filter_view::<F>(&mut json);
+    /// value is a page). A caller without a group sees it whole: serialised once, straight to
+    /// its text.
+    pub fn view<F: AclField, T: serde::Serialize>(&self, value: &T) -> Result<View, ServiceError> {
+        let raw = match &self.0 {
+            None => serde_json::value::to_raw_value(value),
+            Some(g) => {
+                let mut json = serde_json::to_value(value)
+                    .map_err(|e| ServiceError::internal("serialising an answer", e))?;
+                if let Some(items) = json.get_mut("items") {
+                    g.filter_view::<F>(items);
+                } else {
+                    g.filter_view::<F>(&mut json);
+                }
+                serde_json::value::to_raw_value(&json)
             }
-        }
-        Ok(json)
+        };
+        raw.map(View)
+            .map_err(|e| ServiceError::internal("serialising an answer", e))
+    }
+}
+
+/// A resource as its caller may see it ([`Acl::view`]): JSON text, written into the answer
+/// as it is.
+#[derive(Debug)]
+pub struct View(Box<serde_json::value::RawValue>);
+
+impl View {
+    /// Parsed, for a caller that looks inside (the tests). The text was written by
+    /// serde_json from a value, so it always parses back.
+    pub fn value(&self) -> serde_json::Value {
+        serde_json::from_str(self.0.get()).unwrap_or_default()
+    }
+}
+
+impl serde::Serialize for View {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
     }
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::caller::Caller;
+use super::caller::{Caller, View};
 use super::decision::Reason;
 use super::error::{Denial, ServiceError};
 use super::input::Login;
@@ -87,11 +87,7 @@ pub async fn set_password(
 }
 
 /// Lifts a lock and resets every failure counter; answers the user as the caller sees it.
-pub async fn unlock(
-    state: &AppState,
-    caller: &Caller,
-    login: Login,
-) -> Result<serde_json::Value, ServiceError> {
+pub async fn unlock(state: &AppState, caller: &Caller, login: Login) -> Result<View, ServiceError> {
     let acl = caller.acl()?;
     acl.check_update([UserField::Status])?;
     let policies = state.policies().await?;

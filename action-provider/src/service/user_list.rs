@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::caller::{Acl, Caller};
+use super::caller::{Acl, Caller, View};
 use super::error::ServiceError;
 use super::page::{Page, PageRequest};
 use super::users::{config_error, view};
@@ -119,7 +119,7 @@ pub async fn list(
     caller: &Caller,
     q: ListFilter,
     page: PageRequest,
-) -> Result<Page<serde_json::Value>, ServiceError> {
+) -> Result<Page<View>, ServiceError> {
     let acl = caller.acl()?;
     acl.require_any_view::<UserField>()?;
     // Filtering on a field the group may not see would reveal it.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::caller::{Acl, Caller};
+use super::caller::{Acl, Caller, View};
 use super::error::{Conflict, Problems, ServiceError};
 use super::gate;
 use super::input::{Login, double_option};
@@ -344,11 +344,7 @@ pub fn find(c: &mut dyn Conn, login: &str) -> Result<(User, Option<String>), Ser
 }
 
 /// Reads one user as the caller may see it.
-pub async fn read(
-    state: &AppState,
-    caller: &Caller,
-    login: Login,
-) -> Result<serde_json::Value, ServiceError> {
+pub async fn read(state: &AppState, caller: &Caller, login: Login) -> Result<View, ServiceError> {
     let acl = caller.acl()?;
     acl.require_any_view::<UserField>()?;
     let policies = state.policies().await?;
@@ -356,11 +352,7 @@ pub async fn read(
     acl.view::<UserField, _>(&view(user, wallet, &policies, state.now())?)
 }
 
-async fn reread(
-    state: &AppState,
-    acl: &Acl,
-    login: String,
-) -> Result<serde_json::Value, ServiceError> {
+async fn reread(state: &AppState, acl: &Acl, login: String) -> Result<View, ServiceError> {
     let policies = state.policies().await?;
     let (user, wallet) = state.store.read(move |c| find(c, &login)).await?;
     acl.view::<UserField, _>(&view(user, wallet, &policies, state.now())?)
@@ -371,7 +363,7 @@ pub async fn create(
     state: &AppState,
     caller: &Caller,
     body: CreateUser,
-) -> Result<serde_json::Value, ServiceError> {
+) -> Result<View, ServiceError> {
     let acl = caller.acl()?;
     acl.check_create(
         [
@@ -451,7 +443,7 @@ pub async fn update(
     caller: &Caller,
     login: Login,
     body: UpdateUser,
-) -> Result<serde_json::Value, ServiceError> {
+) -> Result<View, ServiceError> {
     let acl = caller.acl()?;
     acl.check_update(
         [

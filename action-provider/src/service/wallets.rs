@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::caller::Caller;
+use super::caller::{Caller, View};
 use super::error::{Conflict, Problems, ServiceError};
 use super::page::{Page, PageRequest};
 use crate::clock::UnixTime;
@@ -95,7 +95,7 @@ pub async fn create(
     state: &AppState,
     caller: &Caller,
     body: WalletBody,
-) -> Result<serde_json::Value, ServiceError> {
+) -> Result<View, ServiceError> {
     let acl = caller.acl()?;
     acl.check_create([WalletField::Name, WalletField::Description])?;
     let (name, description) = check(&body)?;
@@ -129,7 +129,7 @@ pub async fn list(
     state: &AppState,
     caller: &Caller,
     page: PageRequest,
-) -> Result<Page<serde_json::Value>, ServiceError> {
+) -> Result<Page<View>, ServiceError> {
     let acl = caller.acl()?;
     acl.require_any_view::<WalletField>()?;
     let rows = state
@@ -148,11 +148,7 @@ pub async fn list(
 }
 
 /// Reads a wallet.
-pub async fn read(
-    state: &AppState,
-    caller: &Caller,
-    name: String,
-) -> Result<serde_json::Value, ServiceError> {
+pub async fn read(state: &AppState, caller: &Caller, name: String) -> Result<View, ServiceError> {
     let acl = caller.acl()?;
     acl.require_any_view::<WalletField>()?;
     acl.view::<WalletField, _>(&find(state, name).await?)
@@ -164,7 +160,7 @@ pub async fn update(
     caller: &Caller,
     old: String,
     body: WalletBody,
-) -> Result<serde_json::Value, ServiceError> {
+) -> Result<View, ServiceError> {
     let acl = caller.acl()?;
     let (new, description) = check(&body)?;
     acl.check_update(

@@ -58,10 +58,12 @@ impl<K, L, QS> AppearsOnTable<QS> for UserIdOf<K, L> {}
 
 impl<K, L, QS> SelectableExpression<QS> for UserIdOf<K, L> {}
 
-/// No static id: the statement caches key a query holding it by its text.
-impl<K, L> QueryId for UserIdOf<K, L> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
+/// Static when its operands' are (bound values, columns), so a statement holding it is found
+/// in the connection's cache by its type: without it, every lookup by login wrote the whole
+/// statement's SQL text again only to find the prepared statement by that text.
+impl<K: QueryId, L: QueryId> QueryId for UserIdOf<K, L> {
+    type QueryId = UserIdOf<K::QueryId, L::QueryId>;
+    const HAS_STATIC_QUERY_ID: bool = K::HAS_STATIC_QUERY_ID && L::HAS_STATIC_QUERY_ID;
 }
 
 impl<K, L, DB> QueryFragment<DB> for UserIdOf<K, L>

@@ -78,7 +78,8 @@ pub async fn otp_failures_of(node: &Node, login: &str) -> i64 {
         Login::parse(login.to_owned()).unwrap(),
     )
     .await
-    .unwrap();
+    .unwrap()
+    .value();
     view["failures"]["otp"].as_i64().unwrap()
 }
 

@@ -374,7 +374,8 @@ async fn users_import_follows_the_creation_rules_and_exports_again() {
         );
         let erin = users::read(&node.state, &admin_caller(), login("erin"))
             .await
-            .unwrap();
+            .unwrap()
+            .value();
         assert_eq!(erin["has_password"], true);
         assert_eq!(erin["mobile"], "+55 11 91234-5678");
         let mut export = import::export::start(&node.state, &admin_caller(), Default::default())

@@ -41,7 +41,7 @@ pub fn check_login(login: &str) -> Result<(), ConfigError> {
         "must be at most 255 characters"
     } else if login.chars().any(char::is_control) {
         "must not contain control characters"
-    } else if login.chars().any(super::login::forbidden_in_login) {
+    } else if !login.is_ascii() && login.chars().any(super::login::forbidden_in_login) {
         "must not contain invisible, formatting, private-use or unassigned characters"
     } else if login.trim() != login {
         "must not start or end with spaces"
