@@ -24,6 +24,7 @@ mod mail_peers;
 
 mod service {
     mod caches;
+    mod code_batches;
     mod gate;
     mod harness;
     mod imports;

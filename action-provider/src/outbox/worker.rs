@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::handoff::Handed;
 use super::{AttemptReport, Context, Payload, SendReport, Sender, mask, payload_context};
@@ -56,13 +56,31 @@ enum Failure {
 /// Jobs handed over by this node's code requests (`handed`, see [`super::handoff`]) are
 /// already claimed: they take the free slots first, and keep coming while the worker waits
 /// for queued work, so a node serving code requests claims only what others left queued.
+///
+/// The records of jobs delivered at their one attempt (nearly all) are written together
+/// ([`record`]), not one write each.
 pub async fn run(
     ctx: Context,
     sender: Arc<dyn Sender>,
     wake: Arc<Notify>,
-    mut handed: Option<mpsc::Receiver<Handed>>,
+    handed: Option<mpsc::Receiver<Handed>>,
 ) {
-    let (ctx, sender) = (&ctx, sender.as_ref());
+    let (tx, rx) = mpsc::channel(IN_FLIGHT);
+    let recorder = Recorder(tx);
+    tokio::join!(
+        send(&ctx, sender.as_ref(), &wake, handed, &recorder),
+        record(&ctx, rx)
+    );
+}
+
+/// The worker's sends (see [`run`]).
+async fn send(
+    ctx: &Context,
+    sender: &dyn Sender,
+    wake: &Notify,
+    mut handed: Option<mpsc::Receiver<Handed>>,
+    recorder: &Recorder,
+) {
     let mut sending = FuturesUnordered::new();
     loop {
         while sending.len() < IN_FLIGHT {
@@ -70,7 +88,7 @@ pub async fn run(
                 break;
             };
             if let Some(job) = admit(ctx, h) {
-                sending.push(process(ctx, sender, job));
+                sending.push(process(ctx, sender, recorder, job));
             }
         }
         let free = IN_FLIGHT - sending.len();
@@ -83,7 +101,10 @@ pub async fn run(
             Vec::new()
         });
         let drained = jobs.len() < free;
-        sending.extend(jobs.into_iter().map(|job| process(ctx, sender, job)));
+        sending.extend(
+            jobs.into_iter()
+                .map(|job| process(ctx, sender, recorder, job)),
+        );
         if drained {
             // Nothing else is due: finish sends, and send what is handed over, until a job
             // is queued or the idle poll.
@@ -95,7 +116,7 @@ pub async fn run(
                     Some(()) = sending.next(), if !sending.is_empty() => {}
                     Some(h) = next_handed(&mut handed), if room => {
                         if let Some(job) = admit(ctx, h) {
-                            sending.push(process(ctx, sender, job));
+                            sending.push(process(ctx, sender, recorder, job));
                         }
                     }
                     () = wake.notified() => break,
@@ -153,14 +174,68 @@ fn open_payload(ctx: &Context, job: &ClaimedJob) -> Result<Payload, String> {
     serde_json::from_slice(&bytes).map_err(|e| format!("the job's payload is malformed: {e}"))
 }
 
-async fn process(ctx: &Context, sender: &dyn Sender, job: ClaimedJob) {
+/// The records of jobs delivered at their one attempt, waiting to be written by [`record`].
+struct Recorder(mpsc::Sender<Recorded>);
+
+/// A record waiting, and where its outcome goes.
+struct Recorded {
+    attempt: NewAttempt,
+    done: oneshot::Sender<Result<(), String>>,
+}
+
+impl Recorder {
+    /// Records a job delivered at its one `attempt` and marks it sent; answers once that is
+    /// committed (or failed).
+    async fn record(&self, attempt: NewAttempt) -> Result<(), String> {
+        let stopped = || "the outbox's recorder has stopped".to_owned();
+        let (done, answer) = oneshot::channel();
+        self.0
+            .send(Recorded { attempt, done })
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+/// Writes every record waiting in one write (one statement on PostgreSQL, where each was a
+/// statement of its own), answers them, and goes on with those that arrived meanwhile: under
+/// load the records of many sends share a write, and a lone one is written at once. A job
+/// locks only its own outbox row, so the write may share a batch like each record did.
+async fn record(ctx: &Context, mut rx: mpsc::Receiver<Recorded>) {
+    let mut waiting = Vec::with_capacity(IN_FLIGHT);
+    while rx.recv_many(&mut waiting, IN_FLIGHT).await > 0 {
+        let (attempts, dones): (Vec<NewAttempt>, Vec<_>) =
+            waiting.drain(..).map(|r| (r.attempt, r.done)).unzip();
+        let key = attempts
+            .iter()
+            .map(|a| a.outbox_id)
+            .min()
+            .unwrap_or_default();
+        // Repeatable (see `Store::write_repeatable`): what it writes is shared between runs.
+        let attempts = Arc::new(attempts);
+        let write = move |c: &mut dyn Conn| -> Result<((), _), StoreError> {
+            c.attempts_insert_sent(&attempts)?;
+            Ok(((), None))
+        };
+        let result = ctx
+            .store
+            .write_repeatable(key, None, write)
+            .await
+            .map_err(|e| e.to_string());
+        for done in dones {
+            let _ = done.send(result.clone());
+        }
+    }
+}
+
+async fn process(ctx: &Context, sender: &dyn Sender, recorder: &Recorder, job: ClaimedJob) {
     let payload = match open_payload(ctx, &job) {
         Ok(p) => p,
         Err(e) => {
             // A key missing from this node's keyring may arrive with the next reload:
             // retried like any transient failure, and given up after MAX_ATTEMPTS.
             tracing::error!(request = %job.request_id, error = %e, "outbox job cannot be sent");
-            finish(ctx, &job, None, Err(Failure::Transient(e))).await;
+            finish(ctx, recorder, &job, None, Err(Failure::Transient(e))).await;
             return;
         }
     };
@@ -187,11 +262,12 @@ async fn process(ctx: &Context, sender: &dyn Sender, job: ClaimedJob) {
         })
     };
     let masked = mask(&payload.to);
-    finish(ctx, &job, Some((report, masked)), outcome).await;
+    finish(ctx, recorder, &job, Some((report, masked)), outcome).await;
 }
 
 async fn finish(
     ctx: &Context,
+    recorder: &Recorder,
     job: &ClaimedJob,
     report: Option<(SendReport, String)>,
     outcome: Result<(), Failure>,
@@ -214,45 +290,23 @@ async fn finish(
         .as_ref()
         .is_some_and(|(r, _)| r.attempts.iter().any(|a| !a.delivered));
     let lock_key = (!failed).then_some(job.id);
-    // Repeatable (see `Store::write_repeatable`): what it writes is shared between runs.
-    let shared = Arc::new((job.clone(), outcome.clone(), report));
-    let write = move |c: &mut dyn Conn| -> Result<((), _), StoreError> {
-        let (job, written, report) = &*shared;
-        let attempts: Vec<NewAttempt> = report
-            .iter()
-            .flat_map(|(report, masked)| {
-                report
-                    .attempts
-                    .iter()
-                    .map(move |a| new_attempt(job, masked, a, now))
-            })
-            .collect();
-        if let Some((report, _)) = &report {
-            broker_events(c, &job.channel, report, now)?;
+    let attempts: Vec<NewAttempt> = report
+        .iter()
+        .flat_map(|(report, masked)| {
+            report
+                .attempts
+                .iter()
+                .map(move |a| new_attempt(job, masked, a, now))
+        })
+        .collect();
+    let result = match (&outcome, attempts.as_slice(), lock_key) {
+        // The common case, a job delivered at its one attempt (no broker event to notify):
+        // written with the other sends' records.
+        (Ok(()), [attempt], Some(_)) => recorder.record(attempt.clone()).await,
+        _ => {
+            let shared = Arc::new((job.clone(), outcome.clone(), report, attempts));
+            write_outcome(ctx, shared, given_up, now, lock_key).await
         }
-        // The common case, a job sent at its one attempt: one statement.
-        if let (Ok(()), [attempt]) = (written, attempts.as_slice()) {
-            c.attempt_insert_sent(attempt, now)?;
-            return Ok(((), None));
-        }
-        for attempt in &attempts {
-            c.attempt_insert(attempt)?;
-        }
-        match written {
-            Ok(()) => c.outbox_sent(job.id, now)?,
-            Err(Failure::Transient(e)) if !given_up => {
-                c.outbox_retry(job.id, now + backoff_s(job.attempts), e, now)?;
-            }
-            Err(Failure::Transient(e)) => c.outbox_failed(job.id, e, now)?,
-            Err(Failure::Permanent(e)) => {
-                c.outbox_failed(job.id, &format!("permanent: {e}"), now)?;
-            }
-        }
-        Ok(((), None))
-    };
-    let result = match lock_key {
-        Some(key) => ctx.store.write_repeatable(key, None, write).await,
-        None => ctx.store.write_shared(None, write).await,
     };
     match result {
         Ok(()) if outcome.is_ok() => Metrics::inc(&ctx.metrics.outbox_sent),
@@ -271,6 +325,50 @@ async fn finish(
             "outbox: recording a job's outcome failed; its lease will expire and it will be retried"
         ),
     }
+}
+
+/// A job, its outcome, its report (with the masked destination) and its attempts' records.
+type Outcome = (
+    ClaimedJob,
+    Result<(), Failure>,
+    Option<(SendReport, String)>,
+    Vec<NewAttempt>,
+);
+
+/// Writes a job's attempts and outcome on their own (a retry, a failure, a failover).
+async fn write_outcome(
+    ctx: &Context,
+    // Repeatable (see `Store::write_repeatable`): what it writes is shared between runs.
+    shared: Arc<Outcome>,
+    given_up: bool,
+    now: i64,
+    lock_key: Option<i64>,
+) -> Result<(), String> {
+    let write = move |c: &mut dyn Conn| -> Result<((), _), StoreError> {
+        let (job, written, report, attempts) = &*shared;
+        if let Some((report, _)) = &report {
+            broker_events(c, &job.channel, report, now)?;
+        }
+        for attempt in attempts {
+            c.attempt_insert(attempt)?;
+        }
+        match written {
+            Ok(()) => c.outbox_sent(job.id, now)?,
+            Err(Failure::Transient(e)) if !given_up => {
+                c.outbox_retry(job.id, now + backoff_s(job.attempts), e, now)?;
+            }
+            Err(Failure::Transient(e)) => c.outbox_failed(job.id, e, now)?,
+            Err(Failure::Permanent(e)) => {
+                c.outbox_failed(job.id, &format!("permanent: {e}"), now)?;
+            }
+        }
+        Ok(((), None))
+    };
+    let result = match lock_key {
+        Some(key) => ctx.store.write_repeatable(key, None, write).await,
+        None => ctx.store.write_shared(None, write).await,
+    };
+    result.map_err(|e| e.to_string())
 }
 
 /// The record of one attempt at `job`.

@@ -16,6 +16,7 @@ use super::gate;
 use crate::clock::UnixTime;
 use crate::outbox::worker::LEASE_S;
 use crate::outbox::{Payload, payload_context};
+use crate::store::Fast;
 use crate::store::codes::NewIssuedCode;
 use crate::store::outbox::{ClaimedJob, NewOutbox};
 use crate::store::prelude::*;
@@ -342,12 +343,10 @@ pub async fn request(
     }
     let policies = state.policies().await?;
     let budgets = configured(state, input.channel).await?;
-    // The validations' read (its tokens unused): on PostgreSQL it shares their statements.
     let user = state
         .store
-        .user_with_tokens(input.login.as_str().to_owned())
+        .user_for_code(input.login.as_str().to_owned())
         .await?
-        .map(|(user, _)| user)
         .ok_or_else(|| ServiceError::not_found(format!("no user {:?}", input.login)))?;
     let to = destination(&user, input.channel, now)?;
     let template = template_for(&policies.messages, input.channel, input.template.as_deref())?;
@@ -385,11 +384,50 @@ pub async fn request(
         (slot, job, now.secs() + LEASE_S)
     });
     let lease_until = handoff.as_ref().map(|(_, _, lease)| *lease);
+    let rows = Arc::new((
+        NewIssuedCode {
+            request_id: p.rid.clone(),
+            user_id: user.id,
+            channel: channel.to_owned(),
+            code_mac: p.mac.clone(),
+            key_id: p.kid.clone(),
+            created_at: now.secs(),
+            expires_at: p.expires_at.secs(),
+        },
+        NewOutbox {
+            request_id: p.rid.clone(),
+            channel: channel.to_owned(),
+            user_id: Some(user.id),
+            payload_enc: Some(p.sealed.clone()),
+            status: if lease_until.is_some() {
+                "sending"
+            } else {
+                "queued"
+            }
+            .into(),
+            attempts: i32::from(lease_until.is_some()),
+            next_attempt_at: now.secs(),
+            lease_until,
+            created_at: now.secs(),
+            updated_at: now.secs(),
+        },
+    ));
+    let answer = Answer {
+        status: 202,
+        body: p.body.clone(),
+    };
+    // The same rows for the batch to try first with those of other requests (on
+    // PostgreSQL one statement for all), with the same record and answer as the job's own.
+    let fast = shared.map(|_| {
+        let record = audit.clone().into_record();
+        let set_id: fn(&mut (Answer, Option<i64>), i64) = |value, id| value.1 = Some(id);
+        Fast::code(rows.clone(), record, (answer.clone(), None), set_id)
+    });
     // The write may run again (a repeatable write, see `Store::write_repeatable`): what it
     // writes is shared, not cloned, between runs.
-    let job = Arc::new((p, user, audit, idem, digest, budgets));
+    let job = Arc::new((rows, answer, user, audit, idem, digest, budgets, p.body));
     let write = move |c: &mut dyn Conn| {
-        let (p, user, audit, idem, digest, budgets) = &*job;
+        let (rows, answer, user, audit, idem, digest, budgets, body) = &*job;
         if let Some((owner, key)) = idem {
             // A concurrent request with the same key may have committed meanwhile.
             c.lock_key(&format!("idem:{owner}:{key}"))?;
@@ -400,45 +438,17 @@ pub async fn request(
         if let Some(budgets) = budgets {
             check_budgets(c, budgets, user, now.secs())?;
         }
-        let job_id = c.outbox_insert_with_code(
-            &NewIssuedCode {
-                request_id: p.rid.clone(),
-                user_id: user.id,
-                channel: channel.to_owned(),
-                code_mac: p.mac.clone(),
-                key_id: p.kid.clone(),
-                created_at: now.secs(),
-                expires_at: p.expires_at.secs(),
-            },
-            &NewOutbox {
-                request_id: p.rid.clone(),
-                channel: channel.to_owned(),
-                user_id: Some(user.id),
-                payload_enc: Some(p.sealed.clone()),
-                status: if lease_until.is_some() {
-                    "sending"
-                } else {
-                    "queued"
-                }
-                .into(),
-                attempts: i32::from(lease_until.is_some()),
-                next_attempt_at: now.secs(),
-                lease_until,
-                created_at: now.secs(),
-                updated_at: now.secs(),
-            },
-        )?;
+        let job_id = c.outbox_insert_with_code(&rows.0, &rows.1)?;
         if let Some((owner, key)) = idem {
-            c.idem_put(*owner, key, digest, 202, &p.body, now.secs())?;
+            c.idem_put(*owner, key, digest, 202, body, now.secs())?;
         }
-        let answer = Answer {
-            status: 202,
-            body: p.body.clone(),
-        };
-        Ok::<_, ServiceError>(((answer, Some(job_id)), Some(audit.clone().into_record())))
+        Ok::<_, ServiceError>((
+            (answer.clone(), Some(job_id)),
+            Some(audit.clone().into_record()),
+        ))
     };
     let (answer, job_id) = match shared {
-        Some(key) => state.store.write_repeatable(key, None, write).await?,
+        Some(key) => state.store.write_repeatable(key, fast, write).await?,
         None => state.store.write_shared(None, write).await?,
     };
     if let Some(id) = job_id {

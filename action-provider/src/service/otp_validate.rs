@@ -419,7 +419,7 @@ pub async fn validate(
                 let fast = as_read.clone().map(|row| {
                     let value = Decision::of(Attempt::Accepted(None));
                     let audit = audit.clone().outcome(value.outcome()).into_record();
-                    Fast { row, audit, value }
+                    Fast::as_read(row, audit, value)
                 });
                 let job = Arc::new((user, candidates, checked, audit, as_read));
                 let decision = state

@@ -280,6 +280,24 @@ impl Store {
         }
     }
 
+    /// The user that answers to `login`, for a code request: on PostgreSQL the validations'
+    /// group read (its tokens unused: sharing their statement is cheaper than a statement of
+    /// its own); on SQLite the user's row alone, read on the calling task.
+    pub async fn user_for_code(&self, login: String) -> Result<Option<users::User>, StoreError> {
+        match &*self.0 {
+            Backend::Postgres(pg) if pg.reader.enabled => Ok(pg
+                .reader
+                .get()?
+                .user_with_tokens(login)
+                .await?
+                .map(|(user, _)| user)),
+            _ => {
+                self.read(move |c| c.user_by_login(&login).map_err(StoreError::from))
+                    .await
+            }
+        }
+    }
+
     /// Runs `f` as one write transaction on the blocking pool.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where

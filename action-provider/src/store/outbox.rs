@@ -118,7 +118,11 @@ for_both_backends! {
 
         fn outbox_insert_with_code(&mut self, code: &super::codes::NewIssuedCode, job: &NewOutbox) -> QueryResult<i64> {
             if !<Self as super::StatementCost>::ROUND_TRIP {
-                super::codes::Codes::code_insert(self, code)?;
+                // The code's id is not needed: its insert returns nothing (no row to read).
+                let mut parts = [", "; 8];
+                parts[0] = super::codes::CODE_INSERT;
+                parts[7] = ")";
+                Fixed::<()>::new(&parts, &super::codes::code_binds(code)).execute(self)?;
                 return self.outbox_insert(job);
             }
             // Fixed text, so the connection keeps it prepared (see `store::fixed`). A
@@ -194,6 +198,144 @@ for_both_backends! {
             Ok(n)
         }
 
+    }
+}
+
+/// Several code requests' rows in one statement, on its own (outside any transaction: one
+/// round trip and one commit for all of them, on PostgreSQL).
+pub trait IssueAll {
+    /// Inserts each request's issued code, delivery job and audit record, as
+    /// [`Outbox::outbox_insert_with_code`] and the audit insert would in one transaction;
+    /// returns the jobs' ids in `rows`' order. All or nothing: on an error (a user deleted
+    /// meanwhile, say) nothing was written.
+    fn issue_all(
+        &mut self,
+        rows: &[(
+            &super::codes::NewIssuedCode,
+            &NewOutbox,
+            &super::audit::NewAudit,
+        )],
+    ) -> QueryResult<Vec<i64>>;
+}
+
+/// [`IssueAll`] on PostgreSQL, around its one bind: the rows as JSON (one text whatever
+/// their number, so the connection keeps one prepared statement and one generic plan; see
+/// `store::locks::ACCEPT_ALL_AS_READ`). The jobs' ids come back joined to their rows by
+/// request id (unique: the issued codes' constraint), in the rows' order.
+const ISSUE_ALL: [&str; 2] = [
+    "\
+WITH r AS (
+  SELECT * FROM jsonb_to_recordset(",
+    "::jsonb)
+    AS r(ord int8, request_id text, user_id int8, channel text, code_mac text, key_id text,
+         created_at int8, expires_at int8, job_request_id text, job_channel text,
+         job_user_id int8, payload_enc text, status text, attempts int4, next_attempt_at int8,
+         lease_until int8, job_created_at int8, job_updated_at int8, at int8, actor text,
+         action text, subject text, source text, outcome text, detail text)),
+c AS (
+  INSERT INTO issued_codes (request_id, user_id, channel, code_mac, key_id, created_at, expires_at)
+  SELECT request_id, user_id, channel, code_mac, key_id, created_at, expires_at
+    FROM r ORDER BY ord),
+o AS (
+  INSERT INTO outbox (request_id, channel, user_id, payload_enc, status, attempts,
+                      next_attempt_at, lease_until, created_at, updated_at)
+  SELECT job_request_id, job_channel, job_user_id, payload_enc, status, attempts,
+         next_attempt_at, lease_until, job_created_at, job_updated_at
+    FROM r ORDER BY ord
+  RETURNING id, request_id),
+a AS (
+  INSERT INTO audit (at, actor, action, subject, source, outcome, detail)
+  SELECT at, actor, action, subject, source, outcome, detail FROM r ORDER BY ord)
+SELECT o.id FROM o JOIN r ON r.job_request_id = o.request_id ORDER BY r.ord",
+];
+
+/// One row of [`ISSUE_ALL`]'s JSON.
+#[derive(serde::Serialize)]
+struct IssueRow<'a> {
+    ord: usize,
+    request_id: &'a str,
+    user_id: i64,
+    channel: &'a str,
+    code_mac: &'a str,
+    key_id: &'a str,
+    created_at: i64,
+    expires_at: i64,
+    job_request_id: &'a str,
+    job_channel: &'a str,
+    job_user_id: Option<i64>,
+    payload_enc: Option<&'a str>,
+    status: &'a str,
+    attempts: i32,
+    next_attempt_at: i64,
+    lease_until: Option<i64>,
+    job_created_at: i64,
+    job_updated_at: i64,
+    at: i64,
+    actor: &'a str,
+    action: &'a str,
+    subject: Option<&'a str>,
+    source: Option<&'a str>,
+    outcome: &'a str,
+    detail: Option<&'a str>,
+}
+
+impl IssueAll for PgConnection {
+    fn issue_all(
+        &mut self,
+        rows: &[(
+            &super::codes::NewIssuedCode,
+            &NewOutbox,
+            &super::audit::NewAudit,
+        )],
+    ) -> QueryResult<Vec<i64>> {
+        let json: Vec<IssueRow<'_>> = rows
+            .iter()
+            .enumerate()
+            .map(|(ord, (code, job, a))| IssueRow {
+                ord,
+                request_id: &code.request_id,
+                user_id: code.user_id,
+                channel: &code.channel,
+                code_mac: &code.code_mac,
+                key_id: &code.key_id,
+                created_at: code.created_at,
+                expires_at: code.expires_at,
+                job_request_id: &job.request_id,
+                job_channel: &job.channel,
+                job_user_id: job.user_id,
+                payload_enc: job.payload_enc.as_deref(),
+                status: &job.status,
+                attempts: job.attempts,
+                next_attempt_at: job.next_attempt_at,
+                lease_until: job.lease_until,
+                job_created_at: job.created_at,
+                job_updated_at: job.updated_at,
+                at: a.at,
+                actor: &a.actor,
+                action: &a.action,
+                subject: a.subject.as_deref(),
+                source: a.source.as_deref(),
+                outcome: &a.outcome,
+                detail: a.detail.as_deref(),
+            })
+            .collect();
+        let json = serde_json::to_string(&json)
+            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+        let ids: Vec<i64> =
+            Fixed::<diesel::sql_types::BigInt>::new(&ISSUE_ALL, &[Bind::Text(&json)]).load(self)?;
+        if ids.len() != rows.len() {
+            // Cannot happen (each row inserts one job, joined back by its unique request
+            // id); answered as an error rather than misattributed.
+            return Err(diesel::result::Error::QueryBuilderError(
+                format!(
+                    "{} jobs inserted for {} code requests",
+                    ids.len(),
+                    rows.len()
+                )
+                .into(),
+            ));
+        }
+        Ok(ids)
     }
 }
 

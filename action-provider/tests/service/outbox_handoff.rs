@@ -22,7 +22,7 @@ use super::harness::{Database, Node, admin_caller, app_caller, clock, each_backe
 
 /// An SMS broker configuration (never called: the tests' worker sends to [`Broker`]) and
 /// a user with a mobile number.
-async fn sms_user(node: &Node) {
+pub(super) async fn sms_user(node: &Node) {
     let config = serde_json::json!({
         "primary": {"kind": "rest", "url": "http://127.0.0.1:9/sms", "method": "POST",
                     "authorization": "none", "body": "{\"to\": \"{phone}\", \"text\": \"{message}\"}",

@@ -19,10 +19,11 @@
 //! callers, in a later batch. An answer therefore always describes a
 //! committed write: when the commit fails, every job of the batch gets the error and nothing
 //! of it is visible. On PostgreSQL a batch first tries the common successes its jobs carry
-//! ([`Fast`]: a right code for a user whose row held no lock and no failure) all in one
-//! statement of their own, committed alone (one round trip instead of one per job plus
-//! BEGIN, the audit insert and COMMIT); those accepted are answered at once, the others run
-//! their bodies in the batch's transaction as below.
+//! ([`Fast`]: a right code for a user whose row held no lock and no failure; a code
+//! request's issued code and delivery job) all in one statement per kind, committed alone
+//! (one round trip instead of one per job plus BEGIN, the audit insert and COMMIT); those
+//! accepted are answered at once, the others run their bodies in the batch's transaction as
+//! below.
 //!
 //! Jobs run one after the other, ordered by their *lock key* (stable: jobs with equal keys
 //! keep their arrival order). A job locks rows of its key only (a decision: its user's row,
@@ -47,10 +48,11 @@ use tokio::sync::mpsc::{self, Receiver, Sender};
 
 use super::audit::NewAudit;
 use super::error::{GroupCommitError, StoreError};
-use super::locks::AsRead;
 
 mod conn;
 pub use conn::BatchConn;
+mod fast;
+pub use fast::{Fast, FastRow};
 
 /// Runs of a repeatable write before its caller is answered with an error (each run after
 /// the first follows another write's failure in its batch).
@@ -86,13 +88,14 @@ trait Job<C>: Send {
     fn void(&mut self);
     /// The audit record the job left for its batch to insert (only after it succeeded).
     fn take_audit(&mut self) -> Option<NewAudit>;
-    /// Its success as read, when it has one to try before its body ([`Fast`]).
-    fn as_read(&self) -> Option<(&AsRead, &NewAudit)>;
-    /// Its success as read was accepted (and committed, with its audit record): it is
-    /// answered with its [`Fast::value`] and its body never runs.
-    fn accept_as_read(&mut self);
-    /// Whether [`Self::accept_as_read`] was called.
-    fn accepted_as_read(&self) -> bool;
+    /// Its common success, when it has one to try before its body ([`Fast`]).
+    fn fast(&self) -> Option<(&FastRow, &NewAudit)>;
+    /// Its common success was accepted (and committed, with its audit record), the
+    /// statement returning `id` for it: it is answered with its [`Fast::value`] (with `id`
+    /// set in) and its body never runs.
+    fn accept_fast(&mut self, id: Option<i64>);
+    /// Whether [`Self::accept_fast`] was called.
+    fn accepted_fast(&self) -> bool;
     /// Answers the job: `Err` when the batch did not commit.
     fn finish(self: Box<Self>, commit: Result<(), GroupCommitError>);
 }
@@ -107,22 +110,6 @@ enum Answer<T, E> {
 
 /// Where a job's answer goes.
 type Reply<T, E> = Box<dyn FnOnce(Answer<T, E>) + Send>;
-
-/// A write's common success, tried before its body: when the user's row still holds what
-/// the caller read and the token's counter is below `row.new`, the token advances, `audit`
-/// is recorded and the write is answered `value` without running its body (on PostgreSQL,
-/// the successes of a batch in one statement: [`BatchConn::accept_all_as_read`]). Otherwise
-/// nothing of it was written and the body runs as usual (it should try the same success
-/// first: SQLite takes it there).
-#[derive(Debug, Clone)]
-pub struct Fast<T> {
-    /// The success as read.
-    pub row: AsRead,
-    /// Its audit record.
-    pub audit: NewAudit,
-    /// The write's answer when it is accepted.
-    pub value: T,
-}
 
 struct Typed<T, E, F> {
     key: i64,
@@ -182,19 +169,22 @@ where
         self.audit.take()
     }
 
-    fn as_read(&self) -> Option<(&AsRead, &NewAudit)> {
+    fn fast(&self) -> Option<(&FastRow, &NewAudit)> {
         self.fast.as_ref().map(|f| (&f.row, &f.audit))
     }
 
-    fn accept_as_read(&mut self) {
-        if let Some(fast) = self.fast.take() {
+    fn accept_fast(&mut self, id: Option<i64>) {
+        if let Some(mut fast) = self.fast.take() {
+            if let (Some(id), Some(set)) = (id, fast.set_id) {
+                set(&mut fast.value, id);
+            }
             self.body = None;
             self.accepted = true;
             self.result = Some(Ok(fast.value));
         }
     }
 
-    fn accepted_as_read(&self) -> bool {
+    fn accepted_fast(&self) -> bool {
         self.accepted
     }
 
@@ -433,40 +423,6 @@ fn next_batch<C: BatchConn>(rx: &mut Receiver<Jobs<C>>, batch: &mut Vec<Jobs<C>>
     true
 }
 
-/// Tries the successes as read of the batch's jobs in one statement where the backend
-/// combines them ([`BatchConn::accept_all_as_read`]); those accepted are committed, and
-/// answered and taken out of the batch at once. When the statement fails, nothing of it was
-/// written and every job runs its body.
-fn accept_all_as_read<C: BatchConn>(c: &mut C, batch: &mut Vec<Jobs<C>>) {
-    let (at, rows): (Vec<usize>, Vec<(&AsRead, &NewAudit)>) = batch
-        .iter()
-        .enumerate()
-        .filter_map(|(i, job)| job.as_read().map(|row| (i, row)))
-        .unzip();
-    if rows.is_empty() {
-        return;
-    }
-    match c.accept_all_as_read(&rows) {
-        None => {}
-        Some(Ok(accepted)) => {
-            for position in accepted {
-                if let Some(&i) = at.get(position) {
-                    batch[i].accept_as_read();
-                }
-            }
-            let (accepted, rest): (Vec<_>, Vec<_>) =
-                batch.drain(..).partition(|job| job.accepted_as_read());
-            batch.extend(rest);
-            for job in accepted {
-                job.finish(Ok(()));
-            }
-        }
-        Some(Err(e)) => {
-            tracing::warn!(error = %e, jobs = rows.len(), "group commit: the combined successes failed; each job decides alone");
-        }
-    }
-}
-
 fn run<C, O>(open: &O, rx: &mut Receiver<Jobs<C>>, writer: Option<&Mutex<()>>)
 where
     C: BatchConn,
@@ -487,7 +443,7 @@ where
                 continue;
             }
         };
-        accept_all_as_read(c, &mut batch);
+        fast::accept_all(c, &mut batch);
         if batch.is_empty() {
             continue;
         }
