@@ -5,7 +5,8 @@ use diesel::prelude::*;
 use super::schema::audit;
 
 /// One audit record: who did what to whom, from where, with what outcome. Never secrets.
-#[derive(Debug, Clone, Insertable)]
+// Serialize: a row of the JSON that PostgreSQL's combined statements insert from.
+#[derive(Debug, Clone, Insertable, serde::Serialize)]
 // NULL is bound for `None` (no column is left out), so the statement text is the same
 // for every row and SQLite caches the prepared statement.
 #[diesel(table_name = audit, treat_none_as_default_value = false)]

@@ -308,13 +308,8 @@ struct AcceptRow<'a> {
     token: &'a str,
     new: i64,
     now: i64,
-    at: i64,
-    actor: &'a str,
-    action: &'a str,
-    subject: Option<&'a str>,
-    source: Option<&'a str>,
-    outcome: &'a str,
-    detail: Option<&'a str>,
+    #[serde(flatten)]
+    audit: &'a super::audit::NewAudit,
     ord: usize,
 }
 
@@ -337,13 +332,7 @@ impl AcceptAllAsRead for PgConnection {
                 token: &r.token,
                 new: r.new,
                 now: r.now,
-                at: a.at,
-                actor: &a.actor,
-                action: &a.action,
-                subject: a.subject.as_deref(),
-                source: a.source.as_deref(),
-                outcome: &a.outcome,
-                detail: a.detail.as_deref(),
+                audit: a,
                 ord,
             })
             .collect();

@@ -270,13 +270,8 @@ struct IssueRow<'a> {
     lease_until: Option<i64>,
     job_created_at: i64,
     job_updated_at: i64,
-    at: i64,
-    actor: &'a str,
-    action: &'a str,
-    subject: Option<&'a str>,
-    source: Option<&'a str>,
-    outcome: &'a str,
-    detail: Option<&'a str>,
+    #[serde(flatten)]
+    audit: &'a super::audit::NewAudit,
 }
 
 impl IssueAll for PgConnection {
@@ -310,13 +305,7 @@ impl IssueAll for PgConnection {
                 lease_until: job.lease_until,
                 job_created_at: job.created_at,
                 job_updated_at: job.updated_at,
-                at: a.at,
-                actor: &a.actor,
-                action: &a.action,
-                subject: a.subject.as_deref(),
-                source: a.source.as_deref(),
-                outcome: &a.outcome,
-                detail: a.detail.as_deref(),
+                audit: a,
             })
             .collect();
         let json = serde_json::to_string(&json)

@@ -9,17 +9,15 @@ use std::time::{Duration, Instant};
 
 use action_provider::outbox::worker;
 use action_provider::outbox::{Payload, SendReport, Sender};
-use action_provider::service::otp_request::{self, RequestInput};
 use action_provider::service::users;
 use action_provider::store::StoreError;
 use action_provider::store::attempts::AttemptFilter;
 use action_provider::store::audit::{AuditFilter, NewAudit};
 use action_provider::store::codes::NewIssuedCode;
 use action_provider::store::outbox::{ClaimedJob, NewOutbox};
-use sae_core::template::Channel;
 use tokio::sync::Notify;
 
-use super::harness::{Database, Node, admin_caller, app_caller, clock, each_backend};
+use super::harness::{Database, Node, admin_caller, clock, each_backend};
 use crate::support::Backend;
 
 /// A broker that answers every send delivered (the worker records each).
@@ -73,21 +71,8 @@ async fn a_burst_of_code_requests_and_sends_is_written_once_each() {
             let state = node.state.clone();
             tokio::spawn(async move {
                 let login = if i % 2 == 0 { "ana" } else { "bea" };
-                let answer = otp_request::request(
-                    &state,
-                    &app_caller(),
-                    RequestInput {
-                        login: login.into(),
-                        channel: Channel::Sms,
-                        template: None,
-                        idempotency_key: None,
-                    },
-                )
-                .await
-                .unwrap();
-                assert_eq!(answer.status, 202, "{}", answer.body);
-                let body: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
-                (login, body["request_id"].as_str().unwrap().to_owned())
+                let id = super::outbox_handoff::request_for(&state, login).await;
+                (login, id)
             })
         });
         let mut answered = Vec::new();

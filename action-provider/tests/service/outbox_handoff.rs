@@ -12,7 +12,7 @@ use action_provider::outbox::handoff::Handed;
 use action_provider::outbox::worker::{self, LEASE_S};
 use action_provider::outbox::{Payload, SendReport, Sender, payload_context};
 use action_provider::service::otp_request::{self, RequestInput};
-use action_provider::service::{delivery, users};
+use action_provider::service::{AppState, delivery, users};
 use action_provider::store::StoreError;
 use action_provider::store::outbox::ClaimedJob;
 use sae_core::template::Channel;
@@ -46,11 +46,16 @@ pub(super) async fn sms_user(node: &Node) {
 
 /// Requests an SMS code for ana; returns the request id.
 async fn request(node: &Node) -> String {
+    request_for(&node.state, "ana").await
+}
+
+/// Requests an SMS code for `login`, which must be accepted; returns the request id.
+pub(super) async fn request_for(state: &AppState, login: &str) -> String {
     let answer = otp_request::request(
-        &node.state,
+        state,
         &app_caller(),
         RequestInput {
-            login: "ana".into(),
+            login: login.into(),
             channel: Channel::Sms,
             template: None,
             idempotency_key: None,
