@@ -88,7 +88,7 @@ impl Modify for SecuritySchemes {
 
 /// The error answers every operation shares, added to each operation's own list so the
 /// document names every status a client can get (schemathesis checks this in CI:
-/// tests/api/openapi_fuzz.rs):
+/// tests/api/abuse.rs):
 /// - 401 and 403 on operations that need a key (no or unknown key; a key whose scope or
 ///   session whose rights do not allow the operation);
 /// - 400 on operations with parameters or a body (malformed JSON, a bad field, a bad path or
