@@ -169,15 +169,19 @@ export function totp(secretBase32, { at = Date.now(), step = 30 } = {}) {
   return hotp(base32Decode(secretBase32), Math.floor(at / 1000 / step));
 }
 
-// The next time step's code (a code is accepted once; signing in twice within one step
-// needs a fresh code), waiting for that step when necessary.
+// A code no earlier call returned for this secret (a code is accepted once: signing in or
+// validating twice needs a fresh one). The server accepts the step after the current one
+// (one step of clock drift either way), so the next unused step is taken while it is at most
+// one step ahead; only a third code within one 30-second step waits for the next.
 const lastStep = new Map();
 export async function freshTotp(secret) {
   for (;;) {
-    const s = Math.floor(Date.now() / 30000);
-    if (lastStep.get(secret) !== s) {
-      lastStep.set(secret, s);
-      return totp(secret);
+    const now = Math.floor(Date.now() / 30000);
+    const last = lastStep.get(secret);
+    const step = last === undefined ? now : Math.max(now, last + 1);
+    if (step <= now + 1) {
+      lastStep.set(secret, step);
+      return totp(secret, { at: step * 30000 });
     }
     await new Promise((r) => { setTimeout(r, 500); });
   }
